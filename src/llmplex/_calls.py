@@ -1,0 +1,207 @@
+"""From the keyword arguments of a public call to a :class:`~llmplex._pipeline.Call`.
+
+Shared by the sync and async resources: argument checks, routing, settings, capability checks,
+and the adapter functions the drivers will run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from ._pipeline import Call
+from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest, Timeout
+from ._types import NotGiven, Secret
+from .config import ConfigLayers
+from .errors import ConfigurationError, InvalidRequestError, UnsupportedParameterError
+from .providers._completion_via_chat import ChatBackedCompletionDecoder, chat_request_for, completion_from_chat
+from .providers.base import ProviderSpec
+from .registry import Registry, Route
+from .streaming import ChatCompletionAccumulator, CompletionAccumulator
+from .types.chat_params import ChatCompletionCreateParams
+from .types.completion_params import CompletionParams, EmbeddingParams
+from .types.request_options import RequestOptions
+
+__all__ = ["CallFactory"]
+
+_OPTIONS = frozenset(RequestOptions.__annotations__)
+_CHAT_KEYS = frozenset(ChatCompletionCreateParams.__annotations__) - _OPTIONS - {"model", "messages", "stream"}
+_COMPLETION_KEYS = frozenset(CompletionParams.__annotations__) - {"model", "prompt"}
+_EMBEDDING_KEYS = frozenset(EmbeddingParams.__annotations__) - {"model", "input"}
+
+
+def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(parameters, request options); unknown names raise with a suggestion."""
+    params: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if value is None or isinstance(value, NotGiven):
+            continue
+        if key in known:
+            params[key] = value
+        elif key in _OPTIONS:
+            options[key] = value
+        else:
+            hint = difflib.get_close_matches(key, [*known, *_OPTIONS], n=1)
+            did_you_mean = f"did you mean {hint[0]!r}? " if hint else ""
+            raise InvalidRequestError(
+                f"{what} got an unknown parameter {key!r}; {did_you_mean}"
+                f"provider-specific fields go in extra_body={{...}}"
+            )
+    return params, options
+
+
+class CallFactory:
+    """Builds calls for one client."""
+
+    def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None) -> None:
+        self.registry = registry
+        self.layers = layers
+        self.default_provider = default_provider or layers.default_provider()
+
+    def route(self, model: str) -> Route:
+        """Resolve a model name."""
+        return self.registry.resolve(model, self.default_provider)
+
+    def settings(self, route: Route, options: Mapping[str, Any]) -> CallSettings:
+        """Resolved settings with per-request overrides applied, checked for completeness."""
+        cfg = self.layers.settings(route.provider, route.spec)
+        if options:
+            cfg = _override(cfg, options)
+        spec = route.spec
+        if not cfg.base_url:
+            raise ConfigurationError(
+                f"no base_url for {route.provider}: set {_env_hint(spec, 'base_url')} or pass base_url=..."
+            )
+        if spec.key_required and not cfg.api_key and not cfg.options.get("azure_ad_token"):
+            raise ConfigurationError(
+                f"no API key for {route.provider}: set {_env_hint(spec, 'api_key')}, pass api_key=..., "
+                f"or add it under providers.{route.provider}.api_key in llmplex.yaml"
+            )
+        return cfg
+
+    def chat(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
+        """A chat completion call."""
+        model = kwargs.pop("model", None)
+        messages = kwargs.pop("messages", None)
+        _check_messages(messages)
+        params, options = _split(kwargs, _CHAT_KEYS, "chat.completions.create")
+        route = self.route(model)  # type: ignore[arg-type]
+        cfg = self.settings(route, options)
+        _check_capabilities(route, params, stream)
+        adapter = self.registry.adapter(route)
+        req = ChatRequest(route.model, messages, params, stream)  # type: ignore[arg-type]
+        return Call(
+            provider=route.provider, model=route.model, settings=cfg,
+            build=lambda: adapter.build_chat_request(req, cfg),
+            parse=lambda resp: adapter.parse_chat_response(resp, req),
+            parse_error=adapter.parse_error,
+            decoder=lambda: adapter.chat_stream_decoder(req),
+            accumulator=ChatCompletionAccumulator,
+        )
+
+    def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
+        """A legacy text completion call (through chat where the provider has no endpoint)."""
+        model = kwargs.pop("model", None)
+        if "prompt" not in kwargs:
+            raise InvalidRequestError("completions.create needs prompt=...")
+        prompt = kwargs.pop("prompt")
+        params, options = _split(kwargs, _COMPLETION_KEYS, "completions.create")
+        route = self.route(model)  # type: ignore[arg-type]
+        cfg = self.settings(route, options)
+        _check_capabilities(route, params, stream)
+        adapter = self.registry.adapter(route)
+        req = CompletionRequest(route.model, prompt, params, stream)
+        if route.spec.capabilities.completions:
+            return Call(
+                provider=route.provider, model=route.model, settings=cfg,
+                build=lambda: adapter.build_completion_request(req, cfg),
+                parse=lambda resp: adapter.parse_completion_response(resp, req),
+                parse_error=adapter.parse_error,
+                decoder=lambda: adapter.completion_stream_decoder(req),
+                accumulator=CompletionAccumulator,
+            )
+        chat = chat_request_for(req, route.provider, cfg.drop_unsupported)
+        return Call(
+            provider=route.provider, model=route.model, settings=cfg,
+            build=lambda: adapter.build_chat_request(chat, cfg),
+            parse=lambda resp: completion_from_chat(adapter.parse_chat_response(resp, chat)),
+            parse_error=adapter.parse_error,
+            decoder=lambda: ChatBackedCompletionDecoder(adapter.chat_stream_decoder(chat)),
+            accumulator=CompletionAccumulator,
+        )
+
+    def embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
+        """An embeddings call."""
+        model = kwargs.pop("model", None)
+        if "input" not in kwargs:
+            raise InvalidRequestError("embeddings.create needs input=... (a string or a list of strings)")
+        data = kwargs.pop("input")
+        if isinstance(data, (list, tuple)) and not data:
+            raise InvalidRequestError("embeddings.create got an empty input list")
+        params, options = _split(kwargs, _EMBEDDING_KEYS, "embeddings.create")
+        route = self.route(model)  # type: ignore[arg-type]
+        cfg = self.settings(route, options)
+        if not route.spec.capabilities.embeddings:
+            raise UnsupportedParameterError(
+                f"{route.provider} does not offer embeddings; pick a provider that does "
+                f"(openai, azure, mistral, together, fireworks, deepinfra, xai, openai_compatible …)",
+                provider=route.provider,
+            )
+        adapter = self.registry.adapter(route)
+        req = EmbeddingRequest(route.model, data, params)
+        return Call(
+            provider=route.provider, model=route.model, settings=cfg,
+            build=lambda: adapter.build_embedding_request(req, cfg),
+            parse=lambda resp: adapter.parse_embedding_response(resp, req),
+            parse_error=adapter.parse_error,
+        )
+
+
+def _check_messages(messages: object) -> None:
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise InvalidRequestError(
+            "messages must be a non-empty list like [{'role': 'user', 'content': 'Hi'}], "
+            f"got {type(messages).__name__}"
+        )
+    for i, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
+        if role not in ("system", "developer", "user", "assistant", "tool", "function"):
+            raise InvalidRequestError(
+                f"messages[{i}] needs a role of system, developer, user, assistant or tool; got {role!r}"
+            )
+
+
+def _check_capabilities(route: Route, params: Mapping[str, Any], stream: bool) -> None:
+    caps = route.spec.capabilities
+    if stream and not caps.stream:
+        raise UnsupportedParameterError(f"{route.provider} does not support streaming", provider=route.provider,
+                                        param="stream")
+    n = params.get("n")
+    if isinstance(n, int) and n > 1 and not caps.n:
+        raise UnsupportedParameterError(
+            f"{route.provider} returns one choice per request (n={n} asked); make {n} calls instead",
+            provider=route.provider, param="n",
+        )
+
+
+def _override(cfg: CallSettings, options: Mapping[str, Any]) -> CallSettings:
+    changes: dict[str, Any] = {}
+    for key, value in options.items():
+        if key == "api_key":
+            changes[key] = value if isinstance(value, Secret) else Secret(str(value))
+        elif key == "timeout":
+            changes[key] = Timeout.from_param(value)
+        elif key in ("extra_headers", "extra_query", "extra_body"):
+            changes[key] = {**getattr(cfg, key), **value}
+        else:
+            changes[key] = value
+    return dataclasses.replace(cfg, **changes)
+
+
+def _env_hint(spec: ProviderSpec, key: str) -> str:
+    names = spec.api_key_env if key == "api_key" else spec.base_url_env
+    name = names[0] if names else f"LLMPLEX_{spec.name.upper()}_{key.upper()}"
+    return f"${name}"

@@ -1,0 +1,139 @@
+"""The twin drivers: run one call, synchronously or asynchronously.
+
+They are the only code that sleeps or sends. Everything they decide with is pure: the adapter
+builds and parses, ``resilience.retry`` says whether and when to try again. The two drivers are
+written out twice on purpose (STYLE.md rule 4) and tested as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ._http import HttpRequest, HttpResponse
+from ._requests import CallSettings
+from .errors import APIStatusError, LLMError
+from .resilience.retry import parse_retry_after, retry_delay
+from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
+from .transport import AsyncTransport, SyncTransport
+
+__all__ = ["Call", "run_async", "run_stream_async", "run_stream_sync", "run_sync"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """Everything the drivers need for one call, as data and pure functions."""
+
+    provider: str
+    model: str
+    settings: CallSettings
+    build: Callable[[], HttpRequest]
+    parse: Callable[[HttpResponse], T]
+    parse_error: Callable[[HttpResponse], LLMError]
+    decoder: Callable[[], Any] | None = None
+    accumulator: Callable[[], Accumulator] | None = None
+
+    def error_for(self, resp: HttpResponse) -> LLMError:
+        """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
+        if 300 <= resp.status < 400:
+            return APIStatusError(
+                f"{self.provider} answered with a redirect (HTTP {resp.status}); llmplex does not "
+                f"follow redirects on provider calls: check base_url",
+                status_code=resp.status,
+            )
+        error = self.parse_error(resp)
+        if error.retry_after is None:
+            error.retry_after = parse_retry_after(resp.headers, time.time())
+        return error
+
+    def finish(self, error: LLMError) -> LLMError:
+        """Last touches before raising: who failed, and no secrets in the message."""
+        error.provider = error.provider or self.provider
+        error.model = error.model or self.model
+        error.scrub(self.settings.secrets())
+        return error
+
+    def processor(self, req: HttpRequest) -> StreamProcessor[Any]:
+        """A fresh stream processor for this call."""
+        assert self.decoder is not None and self.accumulator is not None and req.stream is not None
+        return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
+                               model=self.model, secrets=self.settings.secrets())
+
+
+def run_sync(call: Call[T], transport: SyncTransport) -> T:
+    """Send a call and parse the whole response, retrying as the policy says."""
+    attempt = 0
+    while True:
+        try:
+            resp = transport.send(call.build(), call.settings.timeout)
+            if 200 <= resp.status < 300:
+                return call.parse(resp)
+            error = call.error_for(resp)
+        except LLMError as exc:
+            error = exc
+        delay = retry_delay(error, attempt, call.settings.max_retries)
+        if delay is None:
+            raise call.finish(error) from None
+        time.sleep(delay)
+        attempt += 1
+
+
+async def run_async(call: Call[T], transport: AsyncTransport) -> T:
+    """Async twin of :func:`run_sync`."""
+    attempt = 0
+    while True:
+        try:
+            resp = await transport.send(call.build(), call.settings.timeout)
+            if 200 <= resp.status < 300:
+                return call.parse(resp)
+            error = call.error_for(resp)
+        except LLMError as exc:
+            error = exc
+        delay = retry_delay(error, attempt, call.settings.max_retries)
+        if delay is None:
+            raise call.finish(error) from None
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
+    """Open a stream (retrying failures before the first byte) and hand it over."""
+    attempt = 0
+    while True:
+        try:
+            req = call.build()
+            resp = transport.open_stream(req, call.settings.timeout)
+            if 200 <= resp.status < 300:
+                return Stream(resp, call.processor(req))
+            error = call.error_for(resp.read_all())
+        except LLMError as exc:
+            error = exc
+        delay = retry_delay(error, attempt, call.settings.max_retries)
+        if delay is None:
+            raise call.finish(error) from None
+        time.sleep(delay)
+        attempt += 1
+
+
+async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
+    """Async twin of :func:`run_stream_sync`."""
+    attempt = 0
+    while True:
+        try:
+            req = call.build()
+            resp = await transport.open_stream(req, call.settings.timeout)
+            if 200 <= resp.status < 300:
+                return AsyncStream(resp, call.processor(req))
+            error = call.error_for(await resp.read_all())
+        except LLMError as exc:
+            error = exc
+        delay = retry_delay(error, attempt, call.settings.max_retries)
+        if delay is None:
+            raise call.finish(error) from None
+        await asyncio.sleep(delay)
+        attempt += 1

@@ -1,0 +1,160 @@
+"""``Client`` and ``AsyncClient``: configuration, one connection pool, resource namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ._calls import CallFactory
+from ._types import NOT_GIVEN, NotGiven
+from .config import ConfigLayers, SettingSource, Values, config, flatten, provider_keys
+from .errors import ConfigurationError
+from .registry import Registry, builtin_specs
+from .resources.chat import AsyncChat, Chat
+from .resources.completions import AsyncCompletions, Completions
+from .resources.embeddings import AsyncEmbeddings, Embeddings
+from .transport import AsyncTransport, SyncTransport
+
+__all__ = ["AsyncClient", "Client"]
+
+
+class _BaseClient:
+    def __init__(
+        self,
+        *,
+        provider: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] | None | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+        providers: Mapping[str, Mapping[str, Any]] | None = None,
+        config_file: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        specs = builtin_specs()
+        if (api_key is not None or base_url is not None) and provider is None:
+            raise ConfigurationError(
+                "api_key= and base_url= on the client belong to one provider: also pass provider= "
+                "(e.g. Client(provider='openai_compatible', base_url=...)), or use providers={...}"
+            )
+        data: dict[str, Any] = {}
+        if not isinstance(timeout, NotGiven):
+            data["timeout"] = timeout
+        if not isinstance(max_retries, NotGiven):
+            data["max_retries"] = max_retries
+        if default_headers:
+            data["extra_headers"] = dict(default_headers)
+        per_provider = {name: dict(values) for name, values in (providers or {}).items()}
+        if provider is not None:
+            own = per_provider.setdefault(provider, {})
+            if api_key is not None:
+                own["api_key"] = api_key
+            if base_url is not None:
+                own["base_url"] = base_url
+        if per_provider:
+            data["providers"] = per_provider
+        constructor: Values = flatten(data, "Client(...)", lambda p: provider_keys(specs.get(p)))
+        self._layers = ConfigLayers(
+            specs, constructor, config, env=env,
+            config_file=Path(config_file) if config_file is not None else None,
+        )
+        registry = Registry(aliases=self._layers.aliases())
+        if provider is not None:
+            registry.spec(provider)  # unknown provider: fail now, naming the known ones
+        self._calls = CallFactory(registry, self._layers, provider)
+
+    def describe_settings(self, provider: str) -> list[SettingSource]:
+        """Every effective setting for ``provider`` and the layer it came from (keys redacted).
+
+        >>> for row in llmplex.Client().describe_settings("openai"):  # doctest: +SKIP
+        ...     print(row)
+        """
+        spec = self._calls.registry.spec(provider)
+        return self._layers.describe(provider, spec)
+
+    def __repr__(self) -> str:
+        default = self._calls.default_provider
+        return f"<{type(self).__name__} default_provider={default!r}>"
+
+
+class Client(_BaseClient):
+    """Synchronous client for every provider.
+
+    >>> import llmplex
+    >>> client = llmplex.Client()  # keys from the environment / llmplex.yaml
+    >>> r = client.chat.completions.create(  # doctest: +SKIP
+    ...     model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+
+    Keyword arguments: ``provider`` (the default for bare model names, and the provider
+    ``api_key`` / ``base_url`` belong to), ``timeout``, ``max_retries``, ``default_headers``,
+    ``providers`` (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``.
+    """
+
+    def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._transport = SyncTransport(max_keepalive=max_keepalive)
+
+    @cached_property
+    def chat(self) -> Chat:
+        """``client.chat.completions.create(...)``."""
+        return Chat(self)
+
+    @cached_property
+    def completions(self) -> Completions:
+        """``client.completions.create(...)`` (legacy text completions)."""
+        return Completions(self)
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        """``client.embeddings.create(...)``."""
+        return Embeddings(self)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """Asynchronous client for every provider; the same arguments as :class:`Client`.
+
+    >>> async with llmplex.AsyncClient() as client:  # doctest: +SKIP
+    ...     r = await client.chat.completions.create(model="groq/llama-3.3-70b-versatile", messages=m)
+    """
+
+    def __init__(self, *, max_connections: int = 100, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._transport = AsyncTransport(max_connections=max_connections)
+
+    @cached_property
+    def chat(self) -> AsyncChat:
+        """``await client.chat.completions.create(...)``."""
+        return AsyncChat(self)
+
+    @cached_property
+    def completions(self) -> AsyncCompletions:
+        """``await client.completions.create(...)`` (legacy text completions)."""
+        return AsyncCompletions(self)
+
+    @cached_property
+    def embeddings(self) -> AsyncEmbeddings:
+        """``await client.embeddings.create(...)``."""
+        return AsyncEmbeddings(self)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._transport.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

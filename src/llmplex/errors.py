@@ -1,0 +1,283 @@
+"""The one error tree of llmplex. Every public call raises only these.
+
+::
+
+    LLMError                              provider, model, status_code, request_id, message
+    ├── ConfigurationError                 settings are missing or wrong (unknown provider, no key …)
+    ├── InvalidRequestError                bad input caught before anything was sent
+    │   └── UnsupportedParameterError      the provider cannot honour a parameter
+    ├── APIConnectionError                 the network failed (refused, reset, TLS, truncated body)
+    │   ├── APITimeoutError                connect / read / first-token / idle timeout
+    │   └── StreamInterruptedError         a stream ended without its terminal event (.partial_text)
+    ├── InvalidResponseError               the provider sent something we cannot parse
+    │   └── StreamParseError               … inside a stream (.event_index)
+    ├── APIStatusError                     the provider answered with an error status or event
+    │   ├── BadRequestError                400 / 422
+    │   │   ├── ContextWindowExceededError the prompt does not fit the model
+    │   │   └── ContentFilterError         the provider's safety system refused
+    │   ├── AuthenticationError            401
+    │   ├── PermissionDeniedError          403
+    │   ├── NotFoundError                  404
+    │   ├── ConflictError                  409
+    │   ├── RateLimitError                 429 (.retry_after)
+    │   │   └── QuotaExceededError         quota / spend limit reached: waiting will not help
+    │   └── InternalServerError            >= 500
+    │       └── ServiceUnavailableError    503
+    │           └── OverloadedError        529 / "overloaded"
+    ├── CircuitOpenError                   a circuit breaker is open for the deployment
+    ├── BudgetExceededError                a spend budget would be exceeded
+    └── StructuredOutputError              the reply does not validate against the schema
+
+Errors are mapped from the HTTP status and the JSON body, never from message text. Messages are
+redacted: no credential appears in ``str``, ``repr``, ``args`` or a pickle of any of these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._redact import redact
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "CircuitOpenError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "LLMError",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "StreamInterruptedError",
+    "StreamParseError",
+    "StructuredOutputError",
+    "UnsupportedParameterError",
+    "status_error_class",
+]
+
+
+class LLMError(Exception):
+    """Base of every llmplex error.
+
+    Attributes: ``message`` (redacted), ``provider``, ``model``, ``status_code`` (HTTP status or
+    ``None``), ``request_id`` (the provider's, when it sent one), ``code`` / ``type`` / ``param``
+    from the provider's error body, and ``retry_after`` (seconds, when the provider said).
+    """
+
+    status_code: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        param: str | None = None,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
+        message = redact(message)
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.model = model
+        if status_code is not None:
+            self.status_code = status_code
+        self.request_id = request_id
+        self.code = code
+        self.type = type
+        self.param = param
+        self.retry_after = retry_after
+        self.should_retry = should_retry
+
+    def scrub(self, secrets: list[str]) -> None:
+        """Remove the given secret values from the message (called before raising)."""
+        if secrets:
+            self.message = redact(self.message, secrets)
+            self.args = (self.message,)
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model) if p)
+        parts = [self.message]
+        if self.status_code is not None:
+            parts.append(f"status={self.status_code}")
+        if where:
+            parts.append(f"model={where}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id}")
+        return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[LLMError], message: str, state: dict[str, Any]) -> LLMError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class ConfigurationError(LLMError, ValueError):
+    """Settings are missing or wrong: an unknown provider, a missing API key, a bad config file."""
+
+
+class InvalidRequestError(LLMError, ValueError):
+    """The call's arguments are wrong; nothing was sent. The message says what to change."""
+
+
+class UnsupportedParameterError(InvalidRequestError):
+    """The provider cannot honour a parameter. Remove it, or pass ``drop_unsupported=True``."""
+
+
+class APIConnectionError(LLMError):
+    """The connection failed: refused, reset, TLS error, or a body cut short."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, time-to-first-token or idle timeout expired."""
+
+
+class StreamInterruptedError(APIConnectionError):
+    """A stream ended before its terminal event. ``partial_text`` holds what had arrived."""
+
+    def __init__(self, message: str, *, partial_text: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_text = partial_text
+
+
+class InvalidResponseError(LLMError):
+    """The provider's response could not be parsed into the expected shape."""
+
+
+class StreamParseError(InvalidResponseError):
+    """An event inside a stream could not be parsed. ``event_index`` counts from 0."""
+
+    def __init__(self, message: str, *, event_index: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.event_index = event_index
+
+
+class APIStatusError(LLMError):
+    """The provider answered with an error status (or an error event inside a stream)."""
+
+
+class BadRequestError(APIStatusError):
+    """400/422: the provider rejected the request as invalid."""
+
+    status_code = 400
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The prompt (plus requested output) does not fit the model's context window."""
+
+
+class ContentFilterError(BadRequestError):
+    """The provider's content filter refused the prompt or the completion."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or expired."""
+
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but not allowed to do this."""
+
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown model, deployment or path."""
+
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    """409: the provider reported a conflict (retryable)."""
+
+    status_code = 409
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests or tokens; ``retry_after`` says how long to wait, when known."""
+
+    status_code = 429
+
+
+class QuotaExceededError(RateLimitError):
+    """429 for an exhausted quota or spend limit: retrying will not help, so it is never retried."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the provider failed."""
+
+    status_code = 500
+
+
+class ServiceUnavailableError(InternalServerError):
+    """503: the provider is temporarily unavailable."""
+
+    status_code = 503
+
+
+class OverloadedError(ServiceUnavailableError):
+    """529 or an "overloaded" error: the provider is shedding load."""
+
+    status_code = 529
+
+
+class CircuitOpenError(LLMError):
+    """The circuit breaker for this deployment is open; the call failed fast without a request."""
+
+
+class BudgetExceededError(LLMError):
+    """The call would exceed a configured spend budget."""
+
+
+class StructuredOutputError(LLMError):
+    """The model's reply does not validate against the requested schema."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+    529: OverloadedError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The error class for an HTTP status when the body says nothing more specific."""
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError

@@ -1,0 +1,112 @@
+"""``client.chat.completions``: sync and async."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from typing_extensions import Unpack
+
+from .._pipeline import run_async, run_stream_async, run_stream_sync, run_sync
+from ..streaming import AsyncStream, Stream
+from ..types.chat import ChatCompletion, ChatCompletionChunk
+from ..types.chat_params import ChatCompletionCreateParams
+
+if TYPE_CHECKING:
+    from ..client import AsyncClient, Client
+
+__all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
+
+
+class ChatCompletions:
+    """``client.chat.completions``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self, *, stream: Literal[False] = False, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion: ...
+    @overload
+    def create(
+        self, *, stream: Literal[True], **params: Unpack[ChatCompletionCreateParams]
+    ) -> Stream[ChatCompletionChunk]: ...
+    @overload
+    def create(
+        self, *, stream: bool, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+
+    def create(self, *, stream: bool = False, **params: Any) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """Create a chat completion with any provider.
+
+        >>> r = client.chat.completions.create(  # doctest: +SKIP
+        ...     model="groq/llama-3.3-70b-versatile",
+        ...     messages=[{"role": "user", "content": "Hi"}],
+        ... )
+        >>> r.choices[0].message.content  # doctest: +SKIP
+
+        With ``stream=True`` it returns a :class:`~llmplex.Stream` of ``ChatCompletionChunk``.
+        Accepts every OpenAI parameter plus the per-request options ``api_key``, ``base_url``,
+        ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``.
+        """
+        call = self._client._calls.chat(params, bool(stream))
+        if stream:
+            return run_stream_sync(call, self._client._transport)
+        result: ChatCompletion = run_sync(call, self._client._transport)
+        return result
+
+
+class Chat:
+    """``client.chat``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @cached_property
+    def completions(self) -> ChatCompletions:
+        """Chat completions."""
+        return ChatCompletions(self._client)
+
+
+class AsyncChatCompletions:
+    """``async_client.chat.completions``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self, *, stream: Literal[False] = False, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion: ...
+    @overload
+    async def create(
+        self, *, stream: Literal[True], **params: Unpack[ChatCompletionCreateParams]
+    ) -> AsyncStream[ChatCompletionChunk]: ...
+    @overload
+    async def create(
+        self, *, stream: bool, **params: Unpack[ChatCompletionCreateParams]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+
+    async def create(
+        self, *, stream: bool = False, **params: Any
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """Async twin of :meth:`ChatCompletions.create`; ``stream=True`` gives an
+        :class:`~llmplex.AsyncStream`. Cancelling the awaiting task aborts the request."""
+        call = self._client._calls.chat(params, bool(stream))
+        if stream:
+            return await run_stream_async(call, self._client._transport)
+        result: ChatCompletion = await run_async(call, self._client._transport)
+        return result
+
+
+class AsyncChat:
+    """``async_client.chat``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    @cached_property
+    def completions(self) -> AsyncChatCompletions:
+        """Chat completions."""
+        return AsyncChatCompletions(self._client)

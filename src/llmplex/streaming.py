@@ -1,0 +1,396 @@
+"""Streams: a pure processor (framing -> adapter decoder -> accumulator) and the thin sync/async
+shells users iterate.
+
+The shells hold no logic: bytes go into :class:`StreamProcessor`, chunks come out. Whatever ends
+a stream early — a reset, a timeout, a malformed event, a missing terminal event — raises a typed
+error; a stream never ends quietly short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from ._framing import NDJSONDecoder, SSEDecoder
+from ._http import StreamFormat
+from .errors import APIConnectionError, APITimeoutError, LLMError, StreamInterruptedError
+from .providers.base import StreamDecoder
+from .transport import AsyncStreamResponse, SyncStreamResponse
+from .types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceLogprobs,
+    Function,
+)
+from .types.completion import Completion, CompletionChoice
+
+__all__ = [
+    "AsyncStream",
+    "ChatCompletionAccumulator",
+    "CompletionAccumulator",
+    "Stream",
+    "StreamProcessor",
+]
+
+T = TypeVar("T", ChatCompletionChunk, Completion)
+
+
+class _ChoiceState:
+    __slots__ = ("content", "finish_reason", "logprobs", "reasoning", "refusal", "role", "tools")
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.role = "assistant"
+        self.finish_reason: str | None = None
+        self.logprobs: list[Any] = []
+        self.tools: dict[int, dict[str, Any]] = {}
+
+
+class ChatCompletionAccumulator:
+    """Merges chunks into the ``ChatCompletion`` a non-streamed call would have returned:
+    content, reasoning and refusal concatenated, tool-call argument deltas merged by index,
+    finish reasons, logprobs, usage and provider extras (``citations`` …) kept."""
+
+    def __init__(self) -> None:
+        self._choices: dict[int, _ChoiceState] = {}
+        self._first: ChatCompletionChunk | None = None
+        self._usage: Any = None
+        self._extra: dict[str, Any] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        """Fold one chunk in."""
+        if self._first is None:
+            self._first = chunk
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        if chunk.model_extra:
+            self._extra.update({k: v for k, v in chunk.model_extra.items() if v is not None})
+        for choice in chunk.choices:
+            state = self._choices.get(choice.index)
+            if state is None:
+                state = self._choices[choice.index] = _ChoiceState()
+            delta = choice.delta
+            if delta.content:
+                state.content.append(delta.content)
+            if delta.reasoning_content:
+                state.reasoning.append(delta.reasoning_content)
+            if delta.refusal:
+                state.refusal.append(delta.refusal)
+            if delta.tool_calls:
+                _merge_tool_calls(state.tools, delta.tool_calls)
+            if choice.finish_reason is not None:
+                state.finish_reason = choice.finish_reason
+            if choice.logprobs is not None and choice.logprobs.content:
+                state.logprobs.extend(choice.logprobs.content)
+
+    @property
+    def text(self) -> str:
+        """The content received so far for choice 0."""
+        state = self._choices.get(0)
+        return "".join(state.content) if state else ""
+
+    def completion(self) -> ChatCompletion:
+        """The accumulated ``ChatCompletion``."""
+        first = self._first
+        choices = [_build_choice(index, state) for index, state in sorted(self._choices.items())]
+        return ChatCompletion(
+            id=first.id if first else "",
+            created=first.created if first else 0,
+            model=first.model if first else "",
+            choices=choices,
+            usage=self._usage,
+            system_fingerprint=first.system_fingerprint if first else None,
+            service_tier=first.service_tier if first else None,
+            **{k: v for k, v in self._extra.items() if k not in {"obfuscation"}},
+        )
+
+
+def _merge_tool_calls(tools: dict[int, dict[str, Any]], deltas: list[Any]) -> None:
+    for delta in deltas:
+        slot = tools.get(delta.index)
+        if slot is None:
+            slot = tools[delta.index] = {"id": None, "name": [], "arguments": []}
+        if delta.id:
+            slot["id"] = delta.id
+        fn = delta.function
+        if fn is not None:
+            if fn.name:
+                slot["name"].append(fn.name)
+            if fn.arguments:
+                slot["arguments"].append(fn.arguments)
+
+
+def _build_choice(index: int, state: _ChoiceState) -> Choice:
+    tool_calls = [
+        ChatCompletionMessageToolCall(
+            id=slot["id"] or f"call_{index}_{i}",
+            function=Function(name="".join(slot["name"]), arguments="".join(slot["arguments"])),
+        )
+        for i, slot in sorted(state.tools.items())
+    ]
+    message = ChatCompletionMessage(
+        content="".join(state.content) if state.content or not (tool_calls or state.refusal) else None,
+        refusal="".join(state.refusal) if state.refusal else None,
+        reasoning_content="".join(state.reasoning) if state.reasoning else None,
+        tool_calls=tool_calls or None,
+    )
+    logprobs = ChoiceLogprobs(content=state.logprobs) if state.logprobs else None
+    return Choice(index=index, message=message, finish_reason=state.finish_reason, logprobs=logprobs)
+
+
+class CompletionAccumulator:
+    """Merges streamed legacy ``Completion`` pieces into one ``Completion``."""
+
+    def __init__(self) -> None:
+        self._first: Completion | None = None
+        self._texts: dict[int, list[str]] = {}
+        self._finish: dict[int, str | None] = {}
+        self._usage: Any = None
+
+    def add(self, piece: Completion) -> None:
+        """Fold one piece in."""
+        if self._first is None:
+            self._first = piece
+        if piece.usage is not None:
+            self._usage = piece.usage
+        for choice in piece.choices:
+            self._texts.setdefault(choice.index, []).append(choice.text)
+            if choice.finish_reason is not None:
+                self._finish[choice.index] = choice.finish_reason
+
+    @property
+    def text(self) -> str:
+        """The text received so far for choice 0."""
+        return "".join(self._texts.get(0, []))
+
+    def completion(self) -> Completion:
+        """The accumulated ``Completion``."""
+        first = self._first
+        return Completion(
+            id=first.id if first else "",
+            created=first.created if first else 0,
+            model=first.model if first else "",
+            choices=[
+                CompletionChoice(index=i, text="".join(t), finish_reason=self._finish.get(i))
+                for i, t in sorted(self._texts.items())
+            ],
+            usage=self._usage,
+        )
+
+
+Accumulator = ChatCompletionAccumulator | CompletionAccumulator
+
+
+class StreamProcessor(Generic[T]):
+    """Pure stream pipeline: ``feed(bytes) -> chunks``, ``close() -> chunks``, ``fail(error)``.
+
+    ``finish`` is called with the accumulated result when the stream ends well (used to report
+    usage and events); secrets are scrubbed from every error it hands out.
+    """
+
+    def __init__(
+        self,
+        framing: StreamFormat,
+        decoder: StreamDecoder[T],
+        accumulator: Accumulator,
+        *,
+        provider: str,
+        model: str,
+        secrets: list[str],
+    ) -> None:
+        self._framer: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if framing == "ndjson" else SSEDecoder()
+        self._decoder = decoder
+        self.accumulator = accumulator
+        self._provider = provider
+        self._model = model
+        self._secrets = secrets
+
+    def feed(self, data: bytes) -> list[T]:
+        """Decode received bytes into chunks (and fold them into the accumulator)."""
+        out: list[T] = []
+        add = self.accumulator.add
+        for frame in self._framer.feed(data):
+            for chunk in self._decoder.feed(frame):
+                add(chunk)  # type: ignore[arg-type]
+                out.append(chunk)
+        return out
+
+    def close(self) -> list[T]:
+        """End of body: flush the framer; raise if the stream ended before its terminal event."""
+        out: list[T] = []
+        for frame in self._framer.close():
+            out.extend(self._decoder.feed(frame))
+        out.extend(self._decoder.close())
+        for chunk in out:
+            self.accumulator.add(chunk)  # type: ignore[arg-type]
+        return out
+
+    def fail(self, error: BaseException) -> LLMError:
+        """The typed error to raise for a failure mid-stream, carrying the partial text."""
+        if isinstance(error, StreamInterruptedError) or (
+            isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError)
+        ):
+            result: LLMError = StreamInterruptedError(
+                f"the stream was interrupted: {error.message}",
+                partial_text=self.accumulator.text, provider=self._provider, model=self._model,
+            )
+        elif isinstance(error, LLMError):
+            result = error
+            result.provider = result.provider or self._provider
+            result.model = result.model or self._model
+        else:
+            return StreamInterruptedError(f"the stream failed: {type(error).__name__}",
+                                          partial_text=self.accumulator.text)
+        result.scrub(self._secrets)
+        return result
+
+
+class Stream(Generic[T]):
+    """A streamed response: iterate it for chunks; it is a context manager.
+
+    >>> with client.chat.completions.create(model=m, messages=msgs, stream=True) as stream:  # doctest: +SKIP
+    ...     for text in stream.text_stream:
+    ...         print(text, end="")
+    ...     final = stream.get_final_completion()
+    """
+
+    def __init__(
+        self, response: SyncStreamResponse, processor: StreamProcessor[T],
+        on_finish: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.response = response
+        self._processor = processor
+        self._on_finish = on_finish
+        self._iterator = self._chunks()
+        self._done = False
+
+    def _chunks(self) -> Iterator[T]:
+        try:
+            for data in self.response.iter_bytes():
+                yield from self._processor.feed(data)
+            yield from self._processor.close()
+        except Exception as exc:
+            raise self._processor.fail(exc) from None
+        finally:
+            self.close()
+        self._done = True
+        if self._on_finish is not None:
+            self._on_finish(self._processor.accumulator.completion())
+
+    def __iter__(self) -> Iterator[T]:
+        return self._iterator
+
+    def __next__(self) -> T:
+        return next(self._iterator)
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """Only the text deltas of the first choice."""
+        for chunk in self._iterator:
+            text = _first_text(chunk)
+            if text:
+                yield text
+
+    def get_final_completion(self) -> Any:
+        """Consume the rest of the stream and return the accumulated response
+        (``ChatCompletion`` for chat, ``Completion`` for text completions)."""
+        for _ in self._iterator:
+            pass
+        return self._processor.accumulator.completion()
+
+    def close(self) -> None:
+        """Release the connection (closed if the body was not read to the end)."""
+        self.response.close()
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._iterator.close()
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.response.close()
+        except Exception:
+            pass
+
+
+class AsyncStream(Generic[T]):
+    """An async streamed response: ``async for`` it for chunks; an async context manager.
+
+    ``task.cancel()`` while iterating aborts the HTTP request and frees the connection.
+    """
+
+    def __init__(
+        self, response: AsyncStreamResponse, processor: StreamProcessor[T],
+        on_finish: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.response = response
+        self._processor = processor
+        self._on_finish = on_finish
+        self._iterator = self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[T]:
+        try:
+            async for data in self.response.iter_bytes():
+                for chunk in self._processor.feed(data):
+                    yield chunk
+            for chunk in self._processor.close():
+                yield chunk
+        except Exception as exc:
+            raise self._processor.fail(exc) from None
+        finally:
+            self.response.close()
+        if self._on_finish is not None:
+            self._on_finish(self._processor.accumulator.completion())
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterator
+
+    async def __anext__(self) -> T:
+        return await self._iterator.__anext__()
+
+    @property
+    async def text_stream(self) -> AsyncIterator[str]:
+        """Only the text deltas of the first choice."""
+        async for chunk in self._iterator:
+            text = _first_text(chunk)
+            if text:
+                yield text
+
+    async def get_final_completion(self) -> Any:
+        """Consume the rest of the stream and return the accumulated response."""
+        async for _ in self._iterator:
+            pass
+        return self._processor.accumulator.completion()
+
+    async def close(self) -> None:
+        """Release the connection (closed if the body was not read to the end)."""
+        await self._iterator.aclose()
+        self.response.close()
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.response.close()
+        except Exception:
+            pass
+
+
+def _first_text(chunk: Any) -> str | None:
+    for choice in chunk.choices:
+        if choice.index == 0:
+            delta = getattr(choice, "delta", None)
+            return delta.content if delta is not None else choice.text  # type: ignore[no-any-return]
+    return None

@@ -1,0 +1,241 @@
+"""The only code that touches the network.
+
+Async: aiohttp; sync: urllib3 — chosen by measurement (DESIGN.md, "Transport, measured"). Both
+are imported on first use, hold one long-lived connection pool per client, never follow
+redirects (a credential must not travel to another origin), and raise only llmplex errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._http import HttpRequest, HttpResponse
+from ._redact import redact
+from ._requests import Timeout
+from .errors import APIConnectionError, APITimeoutError, LLMError
+
+if TYPE_CHECKING:
+    import aiohttp
+    import urllib3
+
+__all__ = ["AsyncStreamResponse", "AsyncTransport", "SyncStreamResponse", "SyncTransport"]
+
+_CHUNK = 65536
+
+
+def _connection_error(exc: BaseException, req: HttpRequest) -> LLMError:
+    """A transport exception as a typed llmplex error (the original is not chained: its text
+    may carry request details, so only a redacted description is kept)."""
+    from urllib.parse import urlsplit
+
+    where = urlsplit(req.url)
+    origin = f"{where.scheme}://{where.hostname}{':' + str(where.port) if where.port else ''}"
+    detail = redact(f"{type(exc).__name__}: {exc}")[:300]
+    timeout_names = ("Timeout", "TimeoutError")
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or any(n in type(exc).__name__ for n in timeout_names):
+        return APITimeoutError(f"request to {origin} timed out ({detail})")
+    return APIConnectionError(f"connection to {origin} failed ({detail})")
+
+
+# -- sync: urllib3 --------------------------------------------------------------------------
+
+
+class SyncStreamResponse:
+    """An open streamed response. Iterate :meth:`iter_bytes`; always :meth:`close`."""
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, req: HttpRequest) -> None:
+        self._raw = raw
+        self._req = req
+        self._finished = False
+        self.status = raw.status
+        self.headers: Mapping[str, str] = raw.headers
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Body bytes as they arrive."""
+        import urllib3
+
+        raw = self._raw
+        try:
+            if raw.chunked and raw.supports_chunked_reads():
+                yield from raw.read_chunked(decode_content=True)
+            else:
+                while chunk := raw.read1(_CHUNK):
+                    yield chunk
+            self._finished = True
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise _connection_error(exc, self._req) from None
+
+    def read_all(self) -> HttpResponse:
+        """Read the rest of the body (used for error statuses)."""
+        body = b"".join(self.iter_bytes())
+        self.close()
+        return HttpResponse(self.status, self.headers, body)
+
+    def close(self) -> None:
+        """Release the connection: back to the pool when the body was read, closed otherwise."""
+        if not self._finished:
+            # Unread bytes remain on the socket: the connection cannot be reused.
+            self._raw.close()
+        self._raw.release_conn()
+
+
+class SyncTransport:
+    """urllib3 pool, created on first use."""
+
+    def __init__(self, *, max_keepalive: int = 20) -> None:
+        self._max_keepalive = max_keepalive
+        self._pool: urllib3.PoolManager | None = None
+
+    def _manager(self) -> urllib3.PoolManager:
+        if self._pool is None:
+            import urllib3
+
+            self._pool = urllib3.PoolManager(maxsize=self._max_keepalive, retries=False)
+        return self._pool
+
+    def _open(self, req: HttpRequest, timeout: Timeout, *, preload: bool) -> urllib3.BaseHTTPResponse:
+        import urllib3
+
+        try:
+            return self._manager().urlopen(
+                req.method, req.url, body=req.body, headers=dict(req.headers),
+                redirect=False, retries=False, preload_content=preload, decode_content=True,
+                timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
+            )
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise _connection_error(exc, req) from None
+
+    def send(self, req: HttpRequest, timeout: Timeout) -> HttpResponse:
+        """Send a request and read the whole response."""
+        raw = self._open(req, timeout, preload=True)
+        return HttpResponse(raw.status, raw.headers, raw.data)
+
+    def open_stream(self, req: HttpRequest, timeout: Timeout) -> SyncStreamResponse:
+        """Send a request and return once the response headers arrived."""
+        return SyncStreamResponse(self._open(req, timeout, preload=False), req)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None
+
+
+# -- async: aiohttp --------------------------------------------------------------------------
+
+
+class AsyncStreamResponse:
+    """An open streamed response. Iterate :meth:`iter_bytes`; always :meth:`close`."""
+
+    def __init__(self, raw: aiohttp.ClientResponse, req: HttpRequest) -> None:
+        self._raw = raw
+        self._req = req
+        self.status = raw.status
+        self.headers: Mapping[str, str] = raw.headers
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive."""
+        import aiohttp
+
+        try:
+            async for chunk in self._raw.content.iter_any():
+                yield chunk
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise _connection_error(exc, self._req) from None
+
+    async def read_all(self) -> HttpResponse:
+        """Read the rest of the body (used for error statuses)."""
+        import aiohttp
+
+        try:
+            body = await self._raw.read()
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise _connection_error(exc, self._req) from None
+        finally:
+            self.close()
+        return HttpResponse(self.status, self.headers, body)
+
+    def close(self) -> None:
+        """Release the connection: back to the pool when the body was read, closed otherwise."""
+        raw = self._raw
+        if raw.content.at_eof():
+            raw.release()
+        else:
+            raw.close()
+
+
+class AsyncTransport:
+    """aiohttp session, created on first use inside the running event loop."""
+
+    def __init__(self, *, max_connections: int = 100) -> None:
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and self._loop is loop and not session.closed:
+            return session
+        if session is not None:
+            _abandon(session)  # made in another, finished event loop
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
+            auto_decompress=True,
+            trust_env=False,
+        )
+        self._loop = loop
+        return self._session
+
+    async def _open(self, req: HttpRequest, timeout: Timeout) -> aiohttp.ClientResponse:
+        import aiohttp
+
+        session = self._session_now()
+        try:
+            return await session.request(
+                req.method, req.url, data=req.body, headers=req.headers, allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read),
+            )
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise _connection_error(exc, req) from None
+
+    async def send(self, req: HttpRequest, timeout: Timeout) -> HttpResponse:
+        """Send a request and read the whole response."""
+        import aiohttp
+
+        raw = await self._open(req, timeout)
+        try:
+            body = await raw.read()
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise _connection_error(exc, req) from None
+        finally:
+            raw.release()
+        return HttpResponse(raw.status, raw.headers, body)
+
+    async def open_stream(self, req: HttpRequest, timeout: Timeout) -> AsyncStreamResponse:
+        """Send a request and return once the response headers arrived."""
+        return AsyncStreamResponse(await self._open(req, timeout), req)
+
+    async def close(self) -> None:
+        """Close the session and its connections."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            if self._loop is asyncio.get_running_loop():
+                await session.close()
+            else:
+                _abandon(session)
+
+
+def _abandon(session: Any) -> None:
+    """Drop a session whose event loop is gone without awaiting anything in it."""
+    connector = getattr(session, "_connector", None)
+    if connector is not None:
+        try:
+            connector._close()
+        except Exception:  # the loop that owned the sockets may already be closed
+            pass
+    session._connector = None

@@ -1,0 +1,151 @@
+"""OpenAI-shaped chat completion objects: ``ChatCompletion`` and the streamed ``ChatCompletionChunk``.
+
+Field for field the shapes of https://platform.openai.com/docs/api-reference/chat/object, plus
+``reasoning_content`` (the reasoning text that DeepSeek, Anthropic thinking, Gemini thoughts … map to).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ._base import ResponseModel
+from .usage import CompletionUsage
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionTokenLogprob",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "Function",
+    "FunctionCall",
+    "TopLogprob",
+]
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class TopLogprob(ResponseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class ChatCompletionTokenLogprob(ResponseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob] = []
+
+
+class ChoiceLogprobs(ResponseModel):
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
+
+
+class Function(ResponseModel):
+    """The function a tool call invokes; ``arguments`` is the JSON text the model produced."""
+
+    name: str
+    arguments: str
+
+
+class ChatCompletionMessageToolCall(ResponseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: Function
+
+
+class FunctionCall(ResponseModel):
+    """Deprecated single function call (``function_call``), kept for old models."""
+
+    name: str
+    arguments: str
+
+
+class ChatCompletionMessage(ResponseModel):
+    """The assistant's message."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall] | None = None
+    function_call: FunctionCall | None = None
+    audio: dict[str, Any] | None = None
+    annotations: list[dict[str, Any]] | None = None
+    reasoning_content: str | None = None
+    """The model's reasoning text, when the provider returns it."""
+
+
+class Choice(ResponseModel):
+    index: int = 0
+    message: ChatCompletionMessage
+    finish_reason: str | None = None
+    """One of ``stop``, ``length``, ``tool_calls``, ``content_filter``, ``function_call``."""
+    logprobs: ChoiceLogprobs | None = None
+
+
+class ChatCompletion(ResponseModel):
+    """A chat completion response.
+
+    >>> r = ChatCompletion(id="x", created=0, model="m",
+    ...     choices=[Choice(message=ChatCompletionMessage(content="Hi"), finish_reason="stop")])
+    >>> r.choices[0].message.content
+    'Hi'
+    """
+
+    id: str = ""
+    object: str = "chat.completion"
+    created: int = 0
+    model: str = ""
+    choices: list[Choice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+class ChoiceDeltaToolCallFunction(ResponseModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(ResponseModel):
+    index: int = 0
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+
+
+class ChoiceDelta(ResponseModel):
+    role: str | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+    function_call: ChoiceDeltaToolCallFunction | None = None
+    reasoning_content: str | None = None
+
+
+class ChunkChoice(ResponseModel):
+    index: int = 0
+    delta: ChoiceDelta = ChoiceDelta()
+    finish_reason: str | None = None
+    logprobs: ChoiceLogprobs | None = None
+
+
+class ChatCompletionChunk(ResponseModel):
+    """One streamed chunk. ``choices`` is empty on the final usage-only chunk."""
+
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice] = []
+    usage: CompletionUsage | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None

@@ -1,0 +1,30 @@
+"""Token usage, with cached and reasoning token details, as OpenAI reports it."""
+
+from __future__ import annotations
+
+from ._base import ResponseModel
+
+__all__ = ["CompletionTokensDetails", "CompletionUsage", "PromptTokensDetails"]
+
+
+class PromptTokensDetails(ResponseModel):
+    cached_tokens: int | None = None
+    """Prompt tokens read from the provider's prompt cache."""
+    audio_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    """Prompt tokens written to the provider's prompt cache (Anthropic ``cache_creation_input_tokens``)."""
+
+
+class CompletionTokensDetails(ResponseModel):
+    reasoning_tokens: int | None = None
+    audio_tokens: int | None = None
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
+
+
+class CompletionUsage(ResponseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
