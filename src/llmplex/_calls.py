@@ -16,7 +16,11 @@ from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRe
 from ._types import NotGiven, Secret
 from .config import ConfigLayers
 from .errors import ConfigurationError, InvalidRequestError, UnsupportedParameterError
-from .providers._completion_via_chat import ChatBackedCompletionDecoder, chat_request_for, completion_from_chat
+from .providers._completion_via_chat import (
+    ChatBackedCompletionDecoder,
+    chat_request_for,
+    completion_from_chat,
+)
 from .providers.base import ProviderSpec
 from .registry import Registry, Route
 from .streaming import ChatCompletionAccumulator, CompletionAccumulator
@@ -88,11 +92,11 @@ class CallFactory:
         messages = kwargs.pop("messages", None)
         _check_messages(messages)
         params, options = _split(kwargs, _CHAT_KEYS, "chat.completions.create")
-        route = self.route(model)  # type: ignore[arg-type]
+        route = self.route(model)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
         adapter = self.registry.adapter(route)
-        req = ChatRequest(route.model, messages, params, stream)  # type: ignore[arg-type]
+        req = ChatRequest(route.model, messages, params, stream)
         return Call(
             provider=route.provider, model=route.model, settings=cfg,
             build=lambda: adapter.build_chat_request(req, cfg),
@@ -109,7 +113,7 @@ class CallFactory:
             raise InvalidRequestError("completions.create needs prompt=...")
         prompt = kwargs.pop("prompt")
         params, options = _split(kwargs, _COMPLETION_KEYS, "completions.create")
-        route = self.route(model)  # type: ignore[arg-type]
+        route = self.route(model)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
         adapter = self.registry.adapter(route)
@@ -142,7 +146,7 @@ class CallFactory:
         if isinstance(data, (list, tuple)) and not data:
             raise InvalidRequestError("embeddings.create got an empty input list")
         params, options = _split(kwargs, _EMBEDDING_KEYS, "embeddings.create")
-        route = self.route(model)  # type: ignore[arg-type]
+        route = self.route(model)
         cfg = self.settings(route, options)
         if not route.spec.capabilities.embeddings:
             raise UnsupportedParameterError(

@@ -27,7 +27,7 @@ class _BaseClient:
         provider: str | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float | tuple[float, float] | None | NotGiven = NOT_GIVEN,
+        timeout: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
         providers: Mapping[str, Mapping[str, Any]] | None = None,

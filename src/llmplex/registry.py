@@ -148,6 +148,8 @@ def _build_adapter(spec: ProviderSpec) -> Adapter:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"the adapter {spec.adapter!r} of provider {spec.name!r} cannot be loaded: {exc}") from None
+        raise ConfigurationError(
+            f"the adapter {spec.adapter!r} of provider {spec.name!r} cannot be loaded: {exc}"
+        ) from None
     adapter: Adapter = cls(spec)
     return adapter

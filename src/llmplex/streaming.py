@@ -8,7 +8,7 @@ error; a stream never ends quietly short.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 from ._framing import NDJSONDecoder, SSEDecoder
@@ -204,8 +204,8 @@ class StreamProcessor(Generic[T]):
         secrets: list[str],
     ) -> None:
         self._framer: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if framing == "ndjson" else SSEDecoder()
-        self._decoder = decoder
-        self.accumulator = accumulator
+        self._decoder: StreamDecoder[T] = decoder
+        self.accumulator: Accumulator = accumulator
         self._provider = provider
         self._model = model
         self._secrets = secrets
@@ -264,12 +264,11 @@ class Stream(Generic[T]):
         on_finish: Callable[[Any], None] | None = None,
     ) -> None:
         self.response = response
-        self._processor = processor
+        self._processor: StreamProcessor[T] = processor
         self._on_finish = on_finish
-        self._iterator = self._chunks()
-        self._done = False
+        self._iterator: Generator[T, None, None] = self._chunks()
 
-    def _chunks(self) -> Iterator[T]:
+    def _chunks(self) -> Generator[T, None, None]:
         try:
             for data in self.response.iter_bytes():
                 yield from self._processor.feed(data)
@@ -278,7 +277,6 @@ class Stream(Generic[T]):
             raise self._processor.fail(exc) from None
         finally:
             self.close()
-        self._done = True
         if self._on_finish is not None:
             self._on_finish(self._processor.accumulator.completion())
 
@@ -332,11 +330,11 @@ class AsyncStream(Generic[T]):
         on_finish: Callable[[Any], None] | None = None,
     ) -> None:
         self.response = response
-        self._processor = processor
+        self._processor: StreamProcessor[T] = processor
         self._on_finish = on_finish
-        self._iterator = self._chunks()
+        self._iterator: AsyncGenerator[T, None] = self._chunks()
 
-    async def _chunks(self) -> AsyncIterator[T]:
+    async def _chunks(self) -> AsyncGenerator[T, None]:
         try:
             async for data in self.response.iter_bytes():
                 for chunk in self._processor.feed(data):

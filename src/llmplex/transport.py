@@ -25,7 +25,7 @@ __all__ = ["AsyncStreamResponse", "AsyncTransport", "SyncStreamResponse", "SyncT
 _CHUNK = 65536
 
 
-def _connection_error(exc: BaseException, req: HttpRequest) -> LLMError:
+def _connection_error(exc: BaseException, req: HttpRequest, timeouts: tuple[type[BaseException], ...] = ()) -> LLMError:
     """A transport exception as a typed llmplex error (the original is not chained: its text
     may carry request details, so only a redacted description is kept)."""
     from urllib.parse import urlsplit
@@ -33,8 +33,7 @@ def _connection_error(exc: BaseException, req: HttpRequest) -> LLMError:
     where = urlsplit(req.url)
     origin = f"{where.scheme}://{where.hostname}{':' + str(where.port) if where.port else ''}"
     detail = redact(f"{type(exc).__name__}: {exc}")[:300]
-    timeout_names = ("Timeout", "TimeoutError")
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or any(n in type(exc).__name__ for n in timeout_names):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *timeouts)):
         return APITimeoutError(f"request to {origin} timed out ({detail})")
     return APIConnectionError(f"connection to {origin} failed ({detail})")
 
@@ -58,14 +57,14 @@ class SyncStreamResponse:
 
         raw = self._raw
         try:
-            if raw.chunked and raw.supports_chunked_reads():
+            if raw.chunked and isinstance(raw, urllib3.HTTPResponse) and raw.supports_chunked_reads():
                 yield from raw.read_chunked(decode_content=True)
             else:
                 while chunk := raw.read1(_CHUNK):
                     yield chunk
             self._finished = True
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise _connection_error(exc, self._req) from None
+            raise _connection_error(exc, self._req, (urllib3.exceptions.TimeoutError,)) from None
 
     def read_all(self) -> HttpResponse:
         """Read the rest of the body (used for error statuses)."""
@@ -105,7 +104,7 @@ class SyncTransport:
                 timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
             )
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise _connection_error(exc, req) from None
+            raise _connection_error(exc, req, (urllib3.exceptions.TimeoutError,)) from None
 
     def send(self, req: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send a request and read the whole response."""
@@ -198,7 +197,9 @@ class AsyncTransport:
         try:
             return await session.request(
                 req.method, req.url, data=req.body, headers=req.headers, allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect, sock_read=timeout.read),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=timeout.connect, sock_read=timeout.read
+                ),
             )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise _connection_error(exc, req) from None

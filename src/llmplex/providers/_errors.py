@@ -51,16 +51,16 @@ def make_error(
     *,
     provider: str,
     code: object = None,
-    type: object = None,
+    error_type: object = None,
     param: object = None,
     headers: Mapping[str, str] | None = None,
 ) -> APIStatusError:
     """Build the typed error for a status and the body's structured ``code`` / ``type``."""
     code_s = str(code) if code not in (None, "") else None
-    type_s = str(type) if type not in (None, "") else None
+    type_s = str(error_type) if error_type not in (None, "") else None
     keys = {code_s, type_s}
     cls: type[APIStatusError]
-    if status in (429, 402, 403) and keys & _QUOTA_CODES or status == 402:
+    if (status in (429, 402, 403) and keys & _QUOTA_CODES) or status == 402:
         cls = QuotaExceededError
     elif keys & _CONTEXT_CODES:
         cls = ContextWindowExceededError

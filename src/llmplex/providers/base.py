@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Adapter", "Capabilities", "ProviderSpec", "StreamDecoder"]
 
-T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
 Frame = Any  # SSEEvent for SSE streams, bytes for NDJSON lines
 
 
@@ -79,14 +79,14 @@ class ProviderSpec:
     docs_url: str = ""
 
 
-class StreamDecoder(Protocol[T_co]):
+class StreamDecoder(Protocol[T]):
     """A stream as a state machine: frames in, chunks out."""
 
-    def feed(self, frame: Frame) -> list[T_co]:  # pragma: no cover - protocol
+    def feed(self, frame: Frame) -> list[T]:  # pragma: no cover - protocol
         """Consume one frame (an SSE event, an NDJSON line); return the chunks it yields."""
         ...
 
-    def close(self) -> list[T_co]:  # pragma: no cover - protocol
+    def close(self) -> list[T]:  # pragma: no cover - protocol
         """End of input. Raise ``StreamInterruptedError`` if the terminal event never came."""
         ...
 

@@ -13,14 +13,20 @@ import logging
 import sys
 from array import array
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .._framing import SSEEvent
 from .._http import HttpRequest, HttpResponse
 from .._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
-from ..errors import InvalidResponseError, LLMError, StreamInterruptedError, StreamParseError, UnsupportedParameterError
+from ..errors import (
+    InvalidResponseError,
+    LLMError,
+    StreamInterruptedError,
+    StreamParseError,
+    UnsupportedParameterError,
+)
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
 from ..types.embedding import CreateEmbeddingResponse
@@ -31,6 +37,7 @@ from .base import ProviderSpec
 __all__ = ["OpenAIAdapter", "OpenAIChatStreamDecoder", "OpenAICompletionStreamDecoder"]
 
 logger = logging.getLogger("llmplex")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _USER_AGENT = "llmplex/0.1.0"
 _DONE = b"[DONE]"
@@ -171,7 +178,7 @@ class OpenAIAdapter:
     def parse_error(self, resp: HttpResponse) -> LLMError:
         """Map an error status and body to the typed error."""
         message, code, type_, param = parse_json_error_body(resp.body)
-        return make_error(resp.status, message, provider=self.spec.name, code=code, type=type_,
+        return make_error(resp.status, message, provider=self.spec.name, code=code, error_type=type_,
                           param=param, headers=resp.headers)
 
     def error_from_event(self, payload: Mapping[str, Any]) -> LLMError:
@@ -181,7 +188,8 @@ class OpenAIAdapter:
         code = info.get("code")
         status = code if isinstance(code, int) and 400 <= code < 600 else _status_for_type(info.get("type"))
         return make_error(status, str(info.get("message") or "error event in stream"),
-                          provider=self.spec.name, code=code, type=info.get("type"), param=info.get("param"))
+                          provider=self.spec.name, code=code, error_type=info.get("type"),
+                          param=info.get("param"))
 
 
 def _status_for_type(type_: object) -> int:
@@ -213,7 +221,7 @@ def _load_json(resp: HttpResponse, adapter: OpenAIAdapter) -> Any:
     return data
 
 
-def _validate(cls: type[Any], resp: HttpResponse, adapter: OpenAIAdapter) -> Any:
+def _validate(cls: type[ModelT], resp: HttpResponse, adapter: OpenAIAdapter) -> ModelT:
     if b'"error"' not in resp.body:
         try:
             return cls.model_validate_json(resp.body)
@@ -227,11 +235,11 @@ def _validate(cls: type[Any], resp: HttpResponse, adapter: OpenAIAdapter) -> Any
 
 
 def _invalid(exc: ValidationError, provider: str) -> InvalidResponseError:
-    first = exc.errors()[0] if exc.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()))
+    errors = exc.errors()
+    where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+    what = errors[0]["msg"] if errors else str(exc)
     return InvalidResponseError(
-        f"{provider} returned an unexpected response shape: {where or 'body'}: {first.get('msg', exc)}",
-        provider=provider,
+        f"{provider} returned an unexpected response shape: {where or 'body'}: {what}", provider=provider
     )
 
 
@@ -294,7 +302,7 @@ class _SSEChunkDecoder:
                 self.finished.add(choice.index)
 
     def _complete(self) -> bool:
-        return self.done or bool(self.seen) and self.finished >= self.seen
+        return self.done or (bool(self.seen) and self.finished >= self.seen)
 
     def _interrupted(self) -> StreamInterruptedError:
         return StreamInterruptedError(
