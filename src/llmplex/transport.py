@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStreamResponse", "AsyncTransport", "SyncStreamResponse", "SyncTransport"]
 
 _CHUNK = 65536
+_IN_PROCESS = "mock://"
+"""URLs of the in-process ``mock`` provider, answered by ``llmplex.testing`` without sockets."""
 
 
 def _connection_error(exc: BaseException, req: HttpRequest, timeouts: tuple[type[BaseException], ...] = ()) -> LLMError:
@@ -108,11 +110,19 @@ class SyncTransport:
 
     def send(self, req: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send a request and read the whole response."""
+        if req.url.startswith(_IN_PROCESS):
+            from .testing._inprocess import answer
+
+            return answer(req)
         raw = self._open(req, timeout, preload=True)
         return HttpResponse(raw.status, raw.headers, raw.data)
 
     def open_stream(self, req: HttpRequest, timeout: Timeout) -> SyncStreamResponse:
         """Send a request and return once the response headers arrived."""
+        if req.url.startswith(_IN_PROCESS):
+            from .testing._inprocess import open_stream
+
+            return open_stream(req)  # type: ignore[return-value]
         return SyncStreamResponse(self._open(req, timeout, preload=False), req)
 
     def close(self) -> None:
@@ -208,6 +218,10 @@ class AsyncTransport:
         """Send a request and read the whole response."""
         import aiohttp
 
+        if req.url.startswith(_IN_PROCESS):
+            from .testing._inprocess import answer
+
+            return answer(req)
         raw = await self._open(req, timeout)
         try:
             body = await raw.read()
@@ -219,6 +233,10 @@ class AsyncTransport:
 
     async def open_stream(self, req: HttpRequest, timeout: Timeout) -> AsyncStreamResponse:
         """Send a request and return once the response headers arrived."""
+        if req.url.startswith(_IN_PROCESS):
+            from .testing._inprocess import open_async_stream
+
+            return open_async_stream(req)  # type: ignore[return-value]
         return AsyncStreamResponse(await self._open(req, timeout), req)
 
     async def close(self) -> None:
