@@ -76,7 +76,8 @@ class OpenAIAdapter:
         return self._request("embeddings", req.model, body, cfg, stream=False)
 
     def _messages(self, req: ChatRequest) -> list[Any]:
-        messages = list(req.messages)
+        # Response messages put back into the history become input messages.
+        messages = [m if isinstance(m, Mapping) else _as_param(m) for m in req.messages]
         if self.spec.accepts_reasoning_content:
             return messages
         # Reasoning text from an earlier turn (possibly another provider's) is not part of the
@@ -190,6 +191,11 @@ class OpenAIAdapter:
         return make_error(status, str(info.get("message") or "error event in stream"),
                           provider=self.spec.name, code=code, error_type=info.get("type"),
                           param=info.get("param"))
+
+
+def _as_param(message: Any) -> Any:
+    to_param = getattr(message, "to_param", None)
+    return to_param() if callable(to_param) else message
 
 
 def _status_for_type(type_: object) -> int:

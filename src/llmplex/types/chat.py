@@ -82,6 +82,13 @@ class ChatCompletionMessage(ResponseModel):
     reasoning_content: str | None = None
     """The model's reasoning text, when the provider returns it."""
 
+    def to_param(self) -> dict[str, Any]:
+        """This message as an input message for the next turn (response-only fields dropped)."""
+        param = self.model_dump(exclude_none=True, exclude={"annotations", "audio"})
+        if self.audio and self.audio.get("id"):
+            param["audio"] = {"id": self.audio["id"]}
+        return param
+
 
 class Choice(ResponseModel):
     index: int = 0
