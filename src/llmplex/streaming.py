@@ -210,15 +210,16 @@ class StreamProcessor(Generic[T]):
         self._model = model
         self._secrets = secrets
 
-    def feed(self, data: bytes) -> list[T]:
-        """Decode received bytes into chunks (and fold them into the accumulator)."""
-        out: list[T] = []
+    def feed(self, data: bytes) -> Iterator[T]:
+        """Decode received bytes into chunks (and fold them into the accumulator).
+
+        A generator, so that every chunk decoded before a bad event reaches the caller before
+        the error does (RELIABILITY C4: no delta lost)."""
         add = self.accumulator.add
         for frame in self._framer.feed(data):
             for chunk in self._decoder.feed(frame):
                 add(chunk)  # type: ignore[arg-type]
-                out.append(chunk)
-        return out
+                yield chunk
 
     def close(self) -> list[T]:
         """End of body: flush the framer; raise if the stream ended before its terminal event."""

@@ -35,9 +35,15 @@ def _connection_error(exc: BaseException, req: HttpRequest, timeouts: tuple[type
     where = urlsplit(req.url)
     origin = f"{where.scheme}://{where.hostname}{':' + str(where.port) if where.port else ''}"
     detail = redact(f"{type(exc).__name__}: {exc}")[:300]
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *timeouts)):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *timeouts)) and not _refused(exc):
         return APITimeoutError(f"request to {origin} timed out ({detail})")
     return APIConnectionError(f"connection to {origin} failed ({detail})")
+
+
+def _refused(exc: BaseException) -> bool:
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError for historical reasons, but a
+    # refused connection is not a timeout.
+    return type(exc).__name__ == "NewConnectionError" or isinstance(exc, ConnectionRefusedError)
 
 
 # -- sync: urllib3 --------------------------------------------------------------------------
