@@ -30,12 +30,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._requests import CallSettings, Timeout
 from ._types import Secret
 from .errors import ConfigurationError
-from .providers.base import ProviderSpec
+
+if TYPE_CHECKING:
+    from .providers.base import ProviderSpec
 
 __all__ = ["Config", "ConfigLayers", "SettingSource", "config", "load_yaml"]
 

@@ -267,29 +267,23 @@ class Stream(Generic[T]):
         self.response = response
         self._processor: StreamProcessor[T] = processor
         self._on_finish = on_finish
-        self._iterator: Generator[T, None, None] = self._chunks()
-
-    def _chunks(self) -> Generator[T, None, None]:
-        try:
-            for data in self.response.iter_bytes():
-                yield from self._processor.feed(data)
-            yield from self._processor.close()
-        except Exception as exc:
-            raise self._processor.fail(exc) from None
-        finally:
-            self.close()
-        if self._on_finish is not None:
-            self._on_finish(self._processor.accumulator.completion())
+        # The generator must not reference ``self``: without a cycle, dropping the last
+        # reference (``break`` out of a for loop, ``del stream``) closes the connection at once.
+        self._iterator: Generator[T, None, None] = _sync_chunks(response, processor, on_finish)
+        self._started = False
 
     def __iter__(self) -> Iterator[T]:
+        self._started = True
         return self._iterator
 
     def __next__(self) -> T:
+        self._started = True
         return next(self._iterator)
 
     @property
     def text_stream(self) -> Iterator[str]:
         """Only the text deltas of the first choice."""
+        self._started = True
         for chunk in self._iterator:
             text = _first_text(chunk)
             if text:
@@ -314,10 +308,13 @@ class Stream(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        try:
-            self.response.close()
-        except Exception:
-            pass
+        # Once iteration started, the generator owns the connection and closes it when it is
+        # finished or collected; a stream never iterated is closed here.
+        if not getattr(self, "_started", True):
+            try:
+                self.response.close()
+            except Exception:
+                pass
 
 
 class AsyncStream(Generic[T]):
@@ -333,31 +330,21 @@ class AsyncStream(Generic[T]):
         self.response = response
         self._processor: StreamProcessor[T] = processor
         self._on_finish = on_finish
-        self._iterator: AsyncGenerator[T, None] = self._chunks()
-
-    async def _chunks(self) -> AsyncGenerator[T, None]:
-        try:
-            async for data in self.response.iter_bytes():
-                for chunk in self._processor.feed(data):
-                    yield chunk
-            for chunk in self._processor.close():
-                yield chunk
-        except Exception as exc:
-            raise self._processor.fail(exc) from None
-        finally:
-            self.response.close()
-        if self._on_finish is not None:
-            self._on_finish(self._processor.accumulator.completion())
+        self._iterator: AsyncGenerator[T, None] = _async_chunks(response, processor, on_finish)
+        self._started = False
 
     def __aiter__(self) -> AsyncIterator[T]:
+        self._started = True
         return self._iterator
 
     async def __anext__(self) -> T:
+        self._started = True
         return await self._iterator.__anext__()
 
     @property
     async def text_stream(self) -> AsyncIterator[str]:
         """Only the text deltas of the first choice."""
+        self._started = True
         async for chunk in self._iterator:
             text = _first_text(chunk)
             if text:
@@ -381,10 +368,45 @@ class AsyncStream(Generic[T]):
         await self.close()
 
     def __del__(self) -> None:
-        try:
-            self.response.close()
-        except Exception:
-            pass
+        # Once iteration started, the generator owns the connection and closes it when it is
+        # finished or collected; a stream never iterated is closed here.
+        if not getattr(self, "_started", True):
+            try:
+                self.response.close()
+            except Exception:
+                pass
+
+
+def _sync_chunks(
+    response: SyncStreamResponse, processor: StreamProcessor[T], on_finish: Callable[[Any], None] | None
+) -> Generator[T, None, None]:
+    try:
+        for data in response.iter_bytes():
+            yield from processor.feed(data)
+        yield from processor.close()
+    except Exception as exc:
+        raise processor.fail(exc) from None
+    finally:
+        response.close()
+    if on_finish is not None:
+        on_finish(processor.accumulator.completion())
+
+
+async def _async_chunks(
+    response: AsyncStreamResponse, processor: StreamProcessor[T], on_finish: Callable[[Any], None] | None
+) -> AsyncGenerator[T, None]:
+    try:
+        async for data in response.iter_bytes():
+            for chunk in processor.feed(data):
+                yield chunk
+        for chunk in processor.close():
+            yield chunk
+    except Exception as exc:
+        raise processor.fail(exc) from None
+    finally:
+        response.close()
+    if on_finish is not None:
+        on_finish(processor.accumulator.completion())
 
 
 def _first_text(chunk: Any) -> str | None:

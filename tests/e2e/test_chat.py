@@ -194,7 +194,7 @@ def test_mock_provider_needs_no_network(mode: str) -> None:
     assert api.chat(model="mock/echo", messages=USER).choices[0].message.content == "Echo: hello there world"
     r = api.chat(model="mock/echo", messages=USER, extra_body={"mock_response": "scripted"})
     assert r.choices[0].message.content == "scripted"
-    chunks, final = api.stream(model="mock/echo", messages=USER)
+    _, final = api.stream(model="mock/echo", messages=USER)
     assert final.choices[0].message.content == "Echo: hello there world"
     with pytest.raises(llmplex.RateLimitError):
         api.chat(model="mock/echo", messages=USER, max_retries=0,

@@ -109,7 +109,7 @@ def test_reset_mid_stream_raises_with_the_partial_text(api: Api, emu: Emulator, 
 
 def test_stream_without_terminal_event_never_ends_quietly(api: Api, emu: Emulator) -> None:
     emu.enqueue(Reply("cut short here", fault=Fault(omit_done=True)))
-    chunks, error = api.stream_until_error(model="openai/gpt-4o", messages=USER)
+    _, error = api.stream_until_error(model="openai/gpt-4o", messages=USER)
     assert isinstance(error, llmplex.StreamInterruptedError)
     assert error.partial_text == "cut short here"
 
@@ -131,7 +131,7 @@ def test_malformed_event_raises_after_earlier_chunks(api: Api, emu: Emulator) ->
 
 def test_invalid_utf8_in_an_event_is_typed(api: Api, emu: Emulator) -> None:
     emu.enqueue(Reply("w1 w2 w3 w4", fault=Fault(invalid_utf8_at=2)))
-    chunks, error = api.stream_until_error(model="openai/gpt-4o", messages=USER)
+    _, error = api.stream_until_error(model="openai/gpt-4o", messages=USER)
     assert error is None or isinstance(error, llmplex.StreamParseError)
     assert not isinstance(error, UnicodeDecodeError)
 
@@ -148,7 +148,7 @@ def test_error_status_on_a_stream_request_is_typed_and_retried_before_the_first_
     api: Api, emu: Emulator
 ) -> None:
     emu.enqueue(Reply.error(503, "down", headers={"retry-after-ms": "1"}), Reply("fine now"))
-    chunks, final = api.stream(model="openai/gpt-4o", messages=USER)
+    _, final = api.stream(model="openai/gpt-4o", messages=USER)
     assert final.choices[0].message.content == "fine now"
     assert len(emu.requests) == 2
     emu.enqueue(Reply.error(401, "bad key"))

@@ -1,0 +1,44 @@
+"""The public surface is pinned, and importing llmplex stays cheap (STYLE.md rules 10–11)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import llmplex
+
+EXPECTED = {
+    "NOT_GIVEN", "APIConnectionError", "APIStatusError", "APITimeoutError", "AsyncClient", "AsyncStream",
+    "AuthenticationError", "BadRequestError", "BudgetExceededError", "ChatCompletion", "CircuitOpenError",
+    "Client", "Completion", "ConfigurationError", "ConflictError", "ContentFilterError",
+    "ContextWindowExceededError", "Embedding", "InternalServerError", "InvalidRequestError",
+    "InvalidResponseError", "LLMError", "NotFoundError", "NotGiven", "OverloadedError",
+    "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "Secret", "ServiceUnavailableError",
+    "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError",
+    "UnsupportedParameterError", "__version__", "config", "types",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(llmplex.__all__) == EXPECTED
+    for name in llmplex.__all__:
+        assert getattr(llmplex, name) is not None
+
+
+def test_every_error_is_an_llm_error() -> None:
+    for name in llmplex.__all__:
+        value = getattr(llmplex, name)
+        if isinstance(value, type) and name.endswith("Error"):
+            assert issubclass(value, llmplex.LLMError), name
+
+
+def test_import_loads_no_transport_provider_cli_or_pydantic() -> None:
+    code = (
+        "import sys, llmplex; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('aiohttp', 'urllib3', 'pydantic', 'yaml', 'rich', 'httpx') "
+        "or m.startswith(('llmplex.providers.', 'llmplex.cli', 'llmplex.client', 'llmplex.testing'))]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
