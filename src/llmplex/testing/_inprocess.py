@@ -36,15 +36,22 @@ def _reply_and_request(req: HttpRequest) -> tuple[Reply, RecordedRequest]:
         text = payload.pop("mock_response", None)
         error = payload.pop("mock_error", None)
         if isinstance(error, Mapping):
-            reply = Reply.error(int(error.get("status", 500)), str(error.get("message", "mock error")),
-                                headers=dict(error.get("headers", {})), code=error.get("code"),
-                                type=error.get("type"))
+            reply = Reply.error(
+                int(error.get("status", 500)),
+                str(error.get("message", "mock error")),
+                headers=dict(error.get("headers", {})),
+                code=error.get("code"),
+                type=error.get("type"),
+            )
         elif text is not None:
             reply = Reply(text=str(text))
         body = json.dumps(payload).encode()
     request = RecordedRequest(
-        method=req.method, path=parts.path, query=dict(parse_qsl(parts.query)),
-        headers={k.lower(): v for k, v in req.headers.items()}, body=body,
+        method=req.method,
+        path=parts.path,
+        query=dict(parse_qsl(parts.query)),
+        headers={k.lower(): v for k, v in req.headers.items()},
+        body=body,
     )
     return reply, request
 

@@ -1,0 +1,93 @@
+"""The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
+(OpenAI today) with scripted replies and fault injection. For our tests, the demo and your tests.
+
+```python
+from llmplex.testing import Emulator, Fault, Reply, ToolCall
+
+with Emulator() as emu:                                  # 127.0.0.1, a free port
+    emu.enqueue(
+        Reply("Hi there"),                               # one reply per request, FIFO
+        Reply.error(429, "slow down", headers={"retry-after": "2"}),
+        Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"})]),
+        Reply("partial", fault=Fault(reset_after_chunks=2)),
+    )
+    client = SomeOpenAICompatibleClient(base_url=emu.base_url, api_key="sk-test")
+    ...
+    assert emu.last_request.json()["model"] == "gpt-4o"
+    assert emu.open_connections == 0
+```
+
+With an empty queue every request gets the deterministic echo: ``"Echo: <last user message>"``.
+Run it in the foreground with ``python -m llmplex.testing --port 8089``; in pytest enable the
+``llmplex_emulator`` fixture with ``pytest_plugins = ["llmplex.testing.pytest_plugin"]``.
+The ``render_*`` functions render replies in-process, without sockets. Guide: docs/testing.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._openai import (
+    OpenAIProtocol,
+    openai_error_body,
+    render_chat_completion,
+    render_chat_stream_events,
+    render_completion,
+    render_completion_stream_events,
+    render_embeddings,
+    render_error,
+    render_models,
+)
+from ._plan import (
+    Ending,
+    EndKind,
+    Exchange,
+    ProviderProtocol,
+    RecordedRequest,
+    ResponsePlan,
+    Segment,
+    build_plan,
+)
+from ._reply import ApiError, Fault, Reply, ToolCall
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator, default_protocols
+
+__all__ = [
+    "ApiError",
+    "Emulator",
+    "EndKind",
+    "Ending",
+    "Exchange",
+    "Fault",
+    "OpenAIProtocol",
+    "ProviderProtocol",
+    "RecordedRequest",
+    "Reply",
+    "ResponsePlan",
+    "Segment",
+    "ToolCall",
+    "build_plan",
+    "default_protocols",
+    "openai_error_body",
+    "render_chat_completion",
+    "render_chat_stream_events",
+    "render_completion",
+    "render_completion_stream_events",
+    "render_embeddings",
+    "render_error",
+    "render_models",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The server (asyncio, threads) loads on first use: the pure renderers stay cheap to import.
+    if name in ("Emulator", "default_protocols"):
+        from . import _emulator
+
+        return getattr(_emulator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
