@@ -105,9 +105,11 @@ class SyncTransport:
     def _open(self, req: HttpRequest, timeout: Timeout, *, preload: bool) -> urllib3.BaseHTTPResponse:
         import urllib3
 
+        headers = dict(req.headers)
+        headers.setdefault("accept-encoding", "gzip, deflate")  # aiohttp sends this by itself
         try:
             return self._manager().urlopen(
-                req.method, req.url, body=req.body, headers=dict(req.headers),
+                req.method, req.url, body=req.body, headers=headers,
                 redirect=False, retries=False, preload_content=preload, decode_content=True,
                 timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
             )
