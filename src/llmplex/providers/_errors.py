@@ -20,7 +20,7 @@ from ..errors import (
     status_error_class,
 )
 
-__all__ = ["extract_request_id", "make_error", "parse_json_error_body"]
+__all__ = ["error_fields", "extract_request_id", "make_error", "parse_json_error_body"]
 
 # Structured codes / types, as providers document them.
 _QUOTA_CODES = frozenset(
@@ -99,6 +99,11 @@ def parse_json_error_body(body: bytes) -> tuple[str, Any, Any, Any]:
     except ValueError:
         text = body.decode("utf-8", "replace").strip()
         return (text[:500], None, None, None)
+    return error_fields(data)
+
+
+def error_fields(data: Any) -> tuple[str, Any, Any, Any]:
+    """(message, code, type, param) from an already-parsed error body or event."""
     if isinstance(data, list) and data:
         data = data[0]
     if not isinstance(data, dict):

@@ -30,7 +30,7 @@ from ..errors import (
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
 from ..types.embedding import CreateEmbeddingResponse
-from ._errors import make_error, parse_json_error_body
+from ._errors import error_fields, make_error, parse_json_error_body
 from ._json import dumps
 from .base import ProviderSpec
 
@@ -184,13 +184,14 @@ class OpenAIAdapter:
 
     def error_from_event(self, payload: Mapping[str, Any]) -> LLMError:
         """An ``{"error": …}`` object sent inside a 200 response or stream."""
+        message, code, type_, param = error_fields(payload)
         err = payload.get("error")
-        info: Mapping[str, Any] = err if isinstance(err, Mapping) else {"message": str(err)}
-        code = info.get("code")
-        status = code if isinstance(code, int) and 400 <= code < 600 else _status_for_type(info.get("type"))
-        return make_error(status, str(info.get("message") or "error event in stream"),
-                          provider=self.spec.name, code=code, error_type=info.get("type"),
-                          param=info.get("param"))
+        status_field = err.get("status_code") if isinstance(err, Mapping) else None
+        status = next(
+            (v for v in (code, status_field) if isinstance(v, int) and 400 <= v < 600), _status_for_type(type_)
+        )
+        return make_error(status, message or "error event in stream", provider=self.spec.name, code=code,
+                          error_type=type_, param=param)
 
 
 def _as_param(message: Any) -> Any:

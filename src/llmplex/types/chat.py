@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import AliasChoices, Field
+
 from ._base import ResponseModel
 from .usage import CompletionUsage
 
@@ -27,6 +29,9 @@ __all__ = [
     "FunctionCall",
     "TopLogprob",
 ]
+
+# Providers name the reasoning text differently; all of them land in ``reasoning_content``.
+_REASONING = AliasChoices("reasoning_content", "reasoning")
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
 
@@ -79,8 +84,9 @@ class ChatCompletionMessage(ResponseModel):
     function_call: FunctionCall | None = None
     audio: dict[str, Any] | None = None
     annotations: list[dict[str, Any]] | None = None
-    reasoning_content: str | None = None
-    """The model's reasoning text, when the provider returns it."""
+    reasoning_content: str | None = Field(default=None, validation_alias=_REASONING)
+    """The model's reasoning text, when the provider returns it (DeepSeek ``reasoning_content``,
+    OpenRouter / Groq / Cerebras ``reasoning``)."""
 
     def to_param(self) -> dict[str, Any]:
         """This message as an input message for the next turn (response-only fields dropped)."""
@@ -135,7 +141,7 @@ class ChoiceDelta(ResponseModel):
     refusal: str | None = None
     tool_calls: list[ChoiceDeltaToolCall] | None = None
     function_call: ChoiceDeltaToolCallFunction | None = None
-    reasoning_content: str | None = None
+    reasoning_content: str | None = Field(default=None, validation_alias=_REASONING)
 
 
 class ChunkChoice(ResponseModel):
