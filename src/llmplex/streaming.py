@@ -119,7 +119,8 @@ def _merge_tool_calls(tools: dict[int, dict[str, Any]], deltas: list[Any]) -> No
             slot["id"] = delta.id
         fn = delta.function
         if fn is not None:
-            if fn.name:
+            # Some hosts repeat the whole name in a later delta: a repeat is not a continuation.
+            if fn.name and "".join(slot["name"]) != fn.name:
                 slot["name"].append(fn.name)
             if fn.arguments:
                 slot["arguments"].append(fn.arguments)

@@ -166,15 +166,19 @@ def test_azure_deployment_urls_and_api_key_header(mode: str, emu: Emulator) -> N
     entra.close()
 
 
-def test_reasoning_content_from_deepseek_is_kept(mode: str, emu: Emulator) -> None:
-    api = Api(mode, providers={"deepseek": {"api_key": "sk-ds", "base_url": emu.base_url}})
-    emu.enqueue(Reply("4", reasoning="2+2 is 4"), Reply("ok"))
+def test_reasoning_content_round_trips_where_the_provider_takes_it(mode: str, emu: Emulator) -> None:
+    api = Api(mode, providers={"deepseek": {"api_key": "sk-ds", "base_url": emu.base_url},
+                               "openai": {"api_key": "sk-oa", "base_url": emu.base_url}})
+    emu.enqueue(Reply("4", reasoning="2+2 is 4"))
     r = api.chat(model="deepseek/deepseek-reasoner", messages=USER)
     assert r.choices[0].message.reasoning_content == "2+2 is 4"
     history = [*USER, r.choices[0].message, {"role": "user", "content": "thanks"}]
     api.chat(model="deepseek/deepseek-reasoner", messages=history)
     sent = emu.last_request.json()["messages"][1]
-    assert sent["content"] == "4" and "reasoning_content" not in sent  # DeepSeek rejects it in input
+    assert sent == {"role": "assistant", "content": "4", "reasoning_content": "2+2 is 4"}  # DeepSeek wants it back
+    api.chat(model="openai/gpt-4o", messages=history)  # switching provider mid-conversation
+    sent = emu.last_request.json()["messages"][1]
+    assert sent == {"role": "assistant", "content": "4"}  # not part of OpenAI's input schema: stripped
     api.close()
 
 

@@ -119,9 +119,10 @@ COMPATIBLE_PROVIDERS: tuple[ProviderSpec, ...] = (
         adapter=_OPENAI_ADAPTER,
         base_url="https://api.deepseek.com/v1",
         api_key_env=("DEEPSEEK_API_KEY",),
-        # https://api-docs.deepseek.com/guides/reasoning_model: reasoning_content is returned beside
-        # content; sending it back in input messages is rejected, so it is stripped from history.
-        unsupported_params=frozenset({"logit_bias", "n"}),
+        # https://api-docs.deepseek.com/guides/thinking_mode: in thinking mode with tool calls the
+        # reasoning_content of earlier turns must be sent back, so history keeps it.
+        unsupported_params=frozenset({"logit_bias"}),
+        accepts_reasoning_content=True,
         capabilities=Capabilities(reasoning=True, n=False),
         docs_url="https://api-docs.deepseek.com/api/create-chat-completion",
     ),
