@@ -9,7 +9,7 @@ error; a stream never ends quietly short.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from ._framing import NDJSONDecoder, SSEDecoder
 from ._http import StreamFormat
@@ -290,9 +290,15 @@ class Stream(Generic[T]):
             if text:
                 yield text
 
-    def get_final_completion(self) -> Any:
+    @overload
+    def get_final_completion(self: Stream[ChatCompletionChunk]) -> ChatCompletion: ...
+    @overload
+    def get_final_completion(self: Stream[Completion]) -> Completion: ...
+
+    def get_final_completion(self) -> ChatCompletion | Completion:
         """Consume the rest of the stream and return the accumulated response
         (``ChatCompletion`` for chat, ``Completion`` for text completions)."""
+        self._started = True
         for _ in self._iterator:
             pass
         return self._processor.accumulator.completion()
@@ -351,8 +357,14 @@ class AsyncStream(Generic[T]):
             if text:
                 yield text
 
-    async def get_final_completion(self) -> Any:
+    @overload
+    async def get_final_completion(self: AsyncStream[ChatCompletionChunk]) -> ChatCompletion: ...
+    @overload
+    async def get_final_completion(self: AsyncStream[Completion]) -> Completion: ...
+
+    async def get_final_completion(self) -> ChatCompletion | Completion:
         """Consume the rest of the stream and return the accumulated response."""
+        self._started = True
         async for _ in self._iterator:
             pass
         return self._processor.accumulator.completion()

@@ -1,0 +1,35 @@
+"""Checked by ``mypy --strict`` in ``./dev test`` (never run): editors and type checkers know what
+every call returns."""
+
+from __future__ import annotations
+
+from typing_extensions import assert_type
+
+import llmplex
+from llmplex.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
+
+MSGS: list[llmplex.types.ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+
+
+def sync_calls(client: llmplex.Client) -> None:
+    assert_type(client.chat.completions.create(model="m", messages=MSGS), ChatCompletion)
+    assert_type(client.chat.completions.create(model="m", messages=MSGS, stream=False), ChatCompletion)
+    stream = client.chat.completions.create(model="m", messages=MSGS, stream=True, temperature=0.1)
+    assert_type(stream, llmplex.Stream[ChatCompletionChunk])
+    assert_type(stream.get_final_completion(), ChatCompletion)
+    assert_type(client.completions.create(model="m", prompt="p"), Completion)
+    text_stream = client.completions.create(model="m", prompt="p", stream=True)
+    assert_type(text_stream.get_final_completion(), Completion)
+    assert_type(client.embeddings.create(model="m", input="x"), CreateEmbeddingResponse)
+    assert_type(llmplex.ChatCompletion.create(model="m", messages=MSGS), ChatCompletion)
+    assert_type(llmplex.Embedding.create(model="m", input=["x"]), CreateEmbeddingResponse)
+
+
+async def async_calls(client: llmplex.AsyncClient) -> None:
+    assert_type(await client.chat.completions.create(model="m", messages=MSGS), ChatCompletion)
+    stream = await client.chat.completions.create(model="m", messages=MSGS, stream=True)
+    assert_type(stream, llmplex.AsyncStream[ChatCompletionChunk])
+    assert_type(await stream.get_final_completion(), ChatCompletion)
+    assert_type(await llmplex.ChatCompletion.acreate(model="m", messages=MSGS, stream=True),
+                llmplex.AsyncStream[ChatCompletionChunk])
+    assert_type(await client.embeddings.create(model="m", input="x"), CreateEmbeddingResponse)
