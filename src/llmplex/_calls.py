@@ -41,8 +41,8 @@ def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[di
     params: dict[str, Any] = {}
     options: dict[str, Any] = {}
     for key, value in kwargs.items():
-        if value is None or isinstance(value, NotGiven):
-            continue
+        if isinstance(value, NotGiven) or (value is None and key != "timeout"):
+            continue  # None means "provider default", except for timeout, where it means "no limit"
         if key in known:
             params[key] = value
         elif key in _OPTIONS:
@@ -152,7 +152,7 @@ class CallFactory:
             raise UnsupportedParameterError(
                 f"{route.provider} does not offer embeddings; pick a provider that does "
                 f"(openai, azure, mistral, together, fireworks, deepinfra, xai, openai_compatible …)",
-                provider=route.provider,
+                provider=route.provider, model=route.model,
             )
         adapter = self.registry.adapter(route)
         req = EmbeddingRequest(route.model, data, params)
@@ -182,12 +182,12 @@ def _check_capabilities(route: Route, params: Mapping[str, Any], stream: bool) -
     caps = route.spec.capabilities
     if stream and not caps.stream:
         raise UnsupportedParameterError(f"{route.provider} does not support streaming", provider=route.provider,
-                                        param="stream")
+                                        model=route.model, param="stream")
     n = params.get("n")
     if isinstance(n, int) and n > 1 and not caps.n:
         raise UnsupportedParameterError(
             f"{route.provider} returns one choice per request (n={n} asked); make {n} calls instead",
-            provider=route.provider, param="n",
+            provider=route.provider, model=route.model, param="n",
         )
 
 

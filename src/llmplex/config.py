@@ -55,17 +55,17 @@ def _is_secret_name(key: str) -> bool:
 
 
 def _normalise(key: str, value: Any, where: str) -> Any:
+    if key == "timeout":  # None means "no limit" here, not "unset"
+        try:
+            return Timeout.from_param(value)
+        except TypeError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None
     if value is None:
         return None
     if _is_secret_name(key) and not isinstance(value, Secret):
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: {key} must be a string")
         return Secret(value)
-    if key == "timeout":
-        try:
-            return Timeout.from_param(value)
-        except TypeError as exc:
-            raise ConfigurationError(f"{where}: {exc}") from None
     if key == "max_retries" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
         raise ConfigurationError(f"{where}: max_retries must be an integer >= 0, got {value!r}")
     if key in _MERGED and not isinstance(value, Mapping):

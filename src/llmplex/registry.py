@@ -2,7 +2,8 @@
 
 The first segment names the provider when it is a known provider or a configured alias; the rest
 is the provider's model id, slashes included (``openrouter/anthropic/claude-3.5-sonnet``). A bare
-name is looked up in the catalog, then the default provider. Adapters are imported on first use;
+name goes to the default provider when one is configured, else to the provider the catalog
+knows it by (``gpt-4o`` -> openai). Adapters are imported on first use;
 third-party providers register a ``ProviderSpec`` (or a list of them) under the
 ``llmplex.providers`` entry-point group.
 """
@@ -97,13 +98,15 @@ class Registry:
             spec = self._lookup(head)
             if spec is not None:
                 return Route(head, spec, rest)
+        if default_provider:
+            # A provider the user named beats the catalog's guess: Client(provider="openai_compatible")
+            # with model="mistral-7b-instruct" must reach the local server, not Mistral's cloud.
+            return Route(default_provider, self.spec(default_provider), model)
         from .catalog import provider_for_model
 
         guessed = provider_for_model(model)
         if guessed is not None and self._lookup(guessed) is not None:
             return Route(guessed, self.spec(guessed), model)
-        if default_provider:
-            return Route(default_provider, self.spec(default_provider), model)
         raise ConfigurationError(
             f"cannot tell which provider serves {model!r}: write it as 'provider/model'. "
             f"Known providers: {', '.join(self.names)}"

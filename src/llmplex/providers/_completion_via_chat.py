@@ -30,7 +30,7 @@ def chat_request_for(req: CompletionRequest, provider: str, drop_unsupported: bo
         raise UnsupportedParameterError(
             f"{provider} has no native text-completion endpoint, so the prompt must be one string "
             f"(token ids and batches of prompts need a provider with /completions)",
-            provider=provider, param="prompt",
+            provider=provider, model=req.model, param="prompt",
         )
     params: dict[str, Any] = {}
     for key, value in req.params.items():
@@ -39,7 +39,7 @@ def chat_request_for(req: CompletionRequest, provider: str, drop_unsupported: bo
                 continue
             raise UnsupportedParameterError(
                 f"{provider} serves completions through chat, which has no {key!r}; remove it or "
-                f"pass drop_unsupported=True", provider=provider, param=key,
+                f"pass drop_unsupported=True", provider=provider, model=req.model, param=key,
             )
         params[key] = value
     return ChatRequest(req.model, [{"role": "user", "content": prompt}], params, req.stream)

@@ -99,7 +99,7 @@ COMPATIBLE_PROVIDERS: tuple[ProviderSpec, ...] = (
         base_url="https://api.perplexity.ai",
         api_key_env=("PERPLEXITY_API_KEY", "PPLX_API_KEY"),
         unsupported_params=frozenset({"logit_bias", "logprobs", "top_logprobs", "tools", "tool_choice",
-                                      "parallel_tool_calls", "n"}),
+                                      "parallel_tool_calls"}),
         capabilities=Capabilities(tools=False, json_schema=True, reasoning=True, n=False),
         docs_url="https://docs.perplexity.ai/api-reference/chat-completions-post",
     ),
