@@ -73,13 +73,22 @@ def test_server_errors_are_retried_max_retries_times(api: Api, emu: Emulator) ->
 
 
 def test_truncated_body_is_a_typed_connection_error_and_is_retried(api: Api, emu: Emulator) -> None:
-    for offset in (0, 10, 40):
-        emu.reset()
-        emu.enqueue(Reply("a reply long enough", fault=Fault(close_after_bytes=offset)),
-                    Reply("a reply long enough", fault=Fault(reset_after_bytes=offset)))
-        with pytest.raises(llmplex.APIConnectionError):
-            api.chat(model="openai/gpt-4o", messages=USER, max_retries=1)
-        assert len(emu.requests) == 2
+    emu.enqueue(Reply("a reply long enough", fault=Fault(close_after_bytes=10)),
+                Reply("a reply long enough", fault=Fault(reset_after_bytes=10)))
+    with pytest.raises(llmplex.APIConnectionError):
+        api.chat(model="openai/gpt-4o", messages=USER, max_retries=1)
+    assert len(emu.requests) == 2
+
+
+def test_no_foreign_exception_at_any_truncation_offset(api: Api, emu: Emulator) -> None:
+    """RELIABILITY B3/B4: a body cut (FIN or RST) at each of the first 100 bytes raises only
+    llmplex errors, never JSONDecodeError, KeyError or a transport exception."""
+    for offset in range(100):
+        for fault in (Fault(close_after_bytes=offset), Fault(reset_after_bytes=offset)):
+            emu.enqueue(Reply("a reply long enough to cut", fault=fault))
+            with pytest.raises(llmplex.LLMError) as info:
+                api.chat(model="openai/gpt-4o", messages=USER, max_retries=0)
+            assert isinstance(info.value, llmplex.APIConnectionError), (offset, fault, info.value)
 
 
 def test_read_timeout_is_typed(api: Api, emu: Emulator) -> None:
@@ -169,3 +178,15 @@ def test_non_json_success_body_is_typed(api: Api, emu: Emulator) -> None:
     emu.enqueue(Reply(body={"unexpected": True}))
     with pytest.raises(llmplex.InvalidResponseError, match="choices"):
         api.chat(model="openai/gpt-4o", messages=USER)
+
+
+def test_a_stream_cut_anywhere_never_ends_successfully(api: Api, emu: Emulator) -> None:
+    """RELIABILITY C6: wherever the connection closes before the end of the body, the stream raises."""
+    from llmplex.testing import render_chat_stream_events
+
+    request = {"model": "gpt-4o", "messages": USER, "stream": True}
+    total = sum(len(e) for e in render_chat_stream_events(Reply("a b c"), request))
+    for offset in [*range(0, total, 11), total - 1]:
+        emu.enqueue(Reply("a b c", fault=Fault(close_after_bytes=offset)))
+        _, error = api.stream_until_error(model="openai/gpt-4o", messages=USER, max_retries=0)
+        assert isinstance(error, llmplex.APIConnectionError), (offset, total, error)
