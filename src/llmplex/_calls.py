@@ -34,6 +34,7 @@ _OPTIONS = frozenset(RequestOptions.__annotations__)
 _CHAT_KEYS = frozenset(ChatCompletionCreateParams.__annotations__) - _OPTIONS - {"model", "messages", "stream"}
 _COMPLETION_KEYS = frozenset(CompletionParams.__annotations__) - {"model", "prompt"}
 _EMBEDDING_KEYS = frozenset(EmbeddingParams.__annotations__) - {"model", "input"}
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
 def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -171,8 +172,11 @@ def _check_messages(messages: object) -> None:
             f"got {type(messages).__name__}"
         )
     for i, message in enumerate(messages):
-        role = message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
-        if role not in ("system", "developer", "user", "assistant", "tool", "function"):
+        if type(message) is dict or isinstance(message, Mapping):
+            role = message.get("role")
+        else:
+            role = getattr(message, "role", None)
+        if role not in _ROLES:
             raise InvalidRequestError(
                 f"messages[{i}] needs a role of system, developer, user, assistant or tool; got {role!r}"
             )

@@ -25,7 +25,7 @@ def _redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: ("***" if k.lower() in CREDENTIAL_HEADERS else v) for k, v in headers.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treat as immutable; not frozen because it is built on every call
 class HttpRequest:
     """One request to send. ``body`` is already-encoded bytes (JSON for every provider so far).
 
@@ -46,7 +46,7 @@ class HttpRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treat as immutable; not frozen because it is built on every call
 class HttpResponse:
     """A received response: status, lower-cased headers and the whole body."""
 

@@ -58,7 +58,7 @@ class CallSettings:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treat as immutable; not frozen because it is built on every call
 class ChatRequest:
     """A chat call: the provider's model id, the messages and the OpenAI parameters given."""
 

@@ -21,10 +21,14 @@ def _default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+# One encoder for the process: json.dumps with non-default options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
 def dumps(body: Any) -> bytes:
     """Compact UTF-8 JSON; a value that cannot be encoded raises ``InvalidRequestError``."""
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
+        return _ENCODER.encode(body).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(
             f"the request cannot be encoded as JSON ({exc}); pass plain dicts, lists, strings and numbers"

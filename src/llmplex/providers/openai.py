@@ -48,6 +48,7 @@ class OpenAIAdapter:
 
     def __init__(self, spec: ProviderSpec) -> None:
         self.spec = spec
+        self._header_cache: dict[tuple[int, bool], tuple[CallSettings, Mapping[str, str]]] = {}
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -77,17 +78,13 @@ class OpenAIAdapter:
 
     def _messages(self, req: ChatRequest) -> list[Any]:
         # Response messages put back into the history become input messages.
-        messages = [m if isinstance(m, Mapping) else _as_param(m) for m in req.messages]
+        messages = [m if type(m) is dict or isinstance(m, Mapping) else _as_param(m) for m in req.messages]
         if self.spec.accepts_reasoning_content:
             return messages
         # Reasoning text from an earlier turn (possibly another provider's) is not part of the
         # OpenAI input schema: strip it rather than have the provider reject the request.
-        return [
-            {k: v for k, v in m.items() if k != "reasoning_content"}
-            if isinstance(m, Mapping) and "reasoning_content" in m
-            else m
-            for m in messages
-        ]
+        return [{k: v for k, v in m.items() if k != "reasoning_content"} if "reasoning_content" in m else m
+                for m in messages]
 
     def _params(self, params: Mapping[str, Any], cfg: CallSettings) -> dict[str, Any]:
         spec = self.spec
@@ -125,6 +122,20 @@ class OpenAIAdapter:
     ) -> HttpRequest:
         if cfg.extra_body:
             body.update(cfg.extra_body)
+        url = self.endpoint_url(path, model, cfg)
+        if cfg.extra_query:
+            from urllib.parse import urlencode
+
+            url += ("&" if "?" in url else "?") + urlencode(dict(cfg.extra_query))
+        return HttpRequest("POST", url, self._headers(cfg, stream), dumps(body), "sse" if stream else None)
+
+    def _headers(self, cfg: CallSettings, stream: bool) -> Mapping[str, str]:
+        # Headers depend only on the settings object, which is cached per provider: build them
+        # once per settings object (a read-only mapping shared by the requests that use it).
+        key = (id(cfg), stream)
+        hit = self._header_cache.get(key)
+        if hit is not None and hit[0] is cfg:
+            return hit[1]
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
@@ -138,12 +149,10 @@ class OpenAIAdapter:
                 headers[header] = str(value)
         if cfg.extra_headers:
             headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
-        url = self.endpoint_url(path, model, cfg)
-        if cfg.extra_query:
-            from urllib.parse import urlencode
-
-            url += ("&" if "?" in url else "?") + urlencode(dict(cfg.extra_query))
-        return HttpRequest("POST", url, headers, dumps(body), "sse" if stream else None)
+        if len(self._header_cache) >= 256:
+            self._header_cache.clear()
+        self._header_cache[key] = (cfg, headers)
+        return headers
 
     # -- responses --------------------------------------------------------------------------
 
