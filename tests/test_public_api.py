@@ -15,7 +15,7 @@ EXPECTED = {
     "InvalidResponseError", "LLMError", "NotFoundError", "NotGiven", "OverloadedError",
     "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "Secret", "ServiceUnavailableError",
     "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError",
-    "UnsupportedParameterError", "__version__", "config", "types",
+    "UnsupportedParameterError", "__version__", "config", "preload", "types",
 }
 
 
@@ -42,3 +42,12 @@ def test_import_loads_no_transport_provider_cli_or_pydantic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_preload_imports_what_the_first_call_would() -> None:
+    code = (
+        "import sys, llmplex; llmplex.preload(); "
+        "print(all(m in sys.modules for m in ('aiohttp', 'urllib3', 'pydantic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

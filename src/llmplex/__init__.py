@@ -88,6 +88,7 @@ __all__ = [
     "UnsupportedParameterError",
     "__version__",
     "config",
+    "preload",
     "types",
 ]
 
@@ -100,6 +101,24 @@ _LAZY = {
     "Completion": ".legacy",
     "Embedding": ".legacy",
 }
+
+
+def preload(*, sync: bool = True, async_: bool = True) -> None:
+    """Import now what llmplex otherwise loads on first use: the transport (urllib3 and/or
+    aiohttp), the response types and the OpenAI-protocol adapter.
+
+    ``import llmplex`` stays cheap by deferring these (about 0.2 s, mostly aiohttp); a server that
+    would rather pay that at start-up than on its first request calls ``llmplex.preload()``.
+    """
+    import importlib
+
+    modules = ["llmplex.types", "llmplex.client", "llmplex.providers.openai"]
+    if sync:
+        modules += ["urllib3"]
+    if async_:
+        modules += ["aiohttp"]
+    for module in modules:
+        importlib.import_module(module)
 
 
 def __getattr__(name: str) -> Any:
