@@ -7,7 +7,6 @@ and the adapter functions the drivers will run.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +48,8 @@ def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[di
         elif key in _OPTIONS:
             options[key] = value
         else:
+            import difflib  # only on the error path
+
             hint = difflib.get_close_matches(key, [*known, *_OPTIONS], n=1)
             did_you_mean = f"did you mean {hint[0]!r}? " if hint else ""
             raise InvalidRequestError(

@@ -24,7 +24,6 @@ Runtime: ``llmplex.config.set("groq.api_key", "gsk_...")``, ``llmplex.config.upd
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -96,6 +95,8 @@ def flatten(data: Mapping[str, Any], where: str, known: Callable[[str], set[str]
 def _check_key(key: str, allowed: set[str] | None, where: str) -> None:
     if allowed is None or key in allowed:
         return
+    import difflib  # only on the error path
+
     hint = difflib.get_close_matches(key, sorted(allowed), n=1)
     suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
     raise ConfigurationError(f"{where}: unknown setting {key!r}{suggestion} Known: {', '.join(sorted(allowed))}")
