@@ -29,7 +29,8 @@ class AsyncAisuiteBench:
         return result
 
     async def embed(self) -> int:
-        raise NotImplementedError("aisuite has no embeddings API")
+        # Never called: the registry leaves "embed" out of this client's ops.
+        raise RuntimeError("aisuite has no embeddings API")
 
     async def aclose(self) -> None:
         pass

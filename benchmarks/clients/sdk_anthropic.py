@@ -37,7 +37,8 @@ class AsyncAnthropicBench:
         return result
 
     async def embed(self) -> int:
-        raise NotImplementedError("anthropic has no embeddings API")
+        # Never called: the registry leaves "embed" out of this client's ops.
+        raise RuntimeError("anthropic has no embeddings API")
 
     async def aclose(self) -> None:
         await self.client.close()
