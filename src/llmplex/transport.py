@@ -27,7 +27,12 @@ _IN_PROCESS = "mock://"
 """URLs of the in-process ``mock`` provider, answered by ``llmplex.testing`` without sockets."""
 
 
-def _connection_error(exc: BaseException, req: HttpRequest, timeouts: tuple[type[BaseException], ...] = ()) -> LLMError:
+def _connection_error(
+    exc: BaseException,
+    req: HttpRequest,
+    timeouts: tuple[type[BaseException], ...] = (),
+    refused: tuple[type[BaseException], ...] = (),
+) -> LLMError:
     """A transport exception as a typed llmplex error (the original is not chained: its text
     may carry request details, so only a redacted description is kept)."""
     from urllib.parse import urlsplit
@@ -35,15 +40,21 @@ def _connection_error(exc: BaseException, req: HttpRequest, timeouts: tuple[type
     where = urlsplit(req.url)
     origin = f"{where.scheme}://{where.hostname}{':' + str(where.port) if where.port else ''}"
     detail = redact(f"{type(exc).__name__}: {exc}")[:300]
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *timeouts)) and not _refused(exc):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *timeouts)) and not isinstance(
+        exc, (ConnectionRefusedError, *refused)
+    ):
         return APITimeoutError(f"request to {origin} timed out ({detail})")
     return APIConnectionError(f"connection to {origin} failed ({detail})")
 
 
-def _refused(exc: BaseException) -> bool:
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError for historical reasons, but a
-    # refused connection is not a timeout.
-    return type(exc).__name__ == "NewConnectionError" or isinstance(exc, ConnectionRefusedError)
+def _urllib3_error(exc: BaseException, req: HttpRequest) -> LLMError:
+    import urllib3
+
+    # NewConnectionError subclasses ConnectTimeoutError for historical reasons, but a refused
+    # connection is not a timeout.
+    return _connection_error(
+        exc, req, (urllib3.exceptions.TimeoutError,), (urllib3.exceptions.NewConnectionError,)
+    )
 
 
 # -- sync: urllib3 --------------------------------------------------------------------------
@@ -72,7 +83,7 @@ class SyncStreamResponse:
                     yield chunk
             self._finished = True
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise _connection_error(exc, self._req, (urllib3.exceptions.TimeoutError,)) from None
+            raise _urllib3_error(exc, self._req) from None
 
     def read_all(self) -> HttpResponse:
         """Read the rest of the body (used for error statuses)."""
@@ -114,7 +125,7 @@ class SyncTransport:
                 timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
             )
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise _connection_error(exc, req, (urllib3.exceptions.TimeoutError,)) from None
+            raise _urllib3_error(exc, req) from None
 
     def send(self, req: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send a request and read the whole response."""
