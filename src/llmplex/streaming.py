@@ -8,7 +8,7 @@ error; a stream never ends quietly short.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 from ._framing import NDJSONDecoder, SSEDecoder
@@ -262,15 +262,13 @@ class Stream(Generic[T]):
     """
 
     def __init__(
-        self, response: SyncStreamResponse, processor: StreamProcessor[T],
-        on_finish: Callable[[Any], None] | None = None,
+        self, response: SyncStreamResponse, processor: StreamProcessor[T]
     ) -> None:
         self.response = response
         self._processor: StreamProcessor[T] = processor
-        self._on_finish = on_finish
         # The generator must not reference ``self``: without a cycle, dropping the last
         # reference (``break`` out of a for loop, ``del stream``) closes the connection at once.
-        self._iterator: Generator[T, None, None] = _sync_chunks(response, processor, on_finish)
+        self._iterator: Generator[T, None, None] = _sync_chunks(response, processor)
         self._started = False
 
     def __iter__(self) -> Iterator[T]:
@@ -331,13 +329,11 @@ class AsyncStream(Generic[T]):
     """
 
     def __init__(
-        self, response: AsyncStreamResponse, processor: StreamProcessor[T],
-        on_finish: Callable[[Any], None] | None = None,
+        self, response: AsyncStreamResponse, processor: StreamProcessor[T]
     ) -> None:
         self.response = response
         self._processor: StreamProcessor[T] = processor
-        self._on_finish = on_finish
-        self._iterator: AsyncGenerator[T, None] = _async_chunks(response, processor, on_finish)
+        self._iterator: AsyncGenerator[T, None] = _async_chunks(response, processor)
         self._started = False
 
     def __aiter__(self) -> AsyncIterator[T]:
@@ -391,7 +387,7 @@ class AsyncStream(Generic[T]):
 
 
 def _sync_chunks(
-    response: SyncStreamResponse, processor: StreamProcessor[T], on_finish: Callable[[Any], None] | None
+    response: SyncStreamResponse, processor: StreamProcessor[T]
 ) -> Generator[T, None, None]:
     try:
         for data in response.iter_bytes():
@@ -401,12 +397,10 @@ def _sync_chunks(
         raise processor.fail(exc) from None
     finally:
         response.close()
-    if on_finish is not None:
-        on_finish(processor.accumulator.completion())
 
 
 async def _async_chunks(
-    response: AsyncStreamResponse, processor: StreamProcessor[T], on_finish: Callable[[Any], None] | None
+    response: AsyncStreamResponse, processor: StreamProcessor[T]
 ) -> AsyncGenerator[T, None]:
     try:
         async for data in response.iter_bytes():
@@ -418,8 +412,6 @@ async def _async_chunks(
         raise processor.fail(exc) from None
     finally:
         response.close()
-    if on_finish is not None:
-        on_finish(processor.accumulator.completion())
 
 
 def _first_text(chunk: Any) -> str | None:
