@@ -1,4 +1,4 @@
-"""Every ```python block in docs/*.md and docs/providers/*.md runs, unchanged, against the emulator.
+"""Every ```python block in README.md, docs/*.md and docs/providers/*.md runs, unchanged, against the emulator.
 
 Each block runs in its own subprocess, in a fresh temporary directory, with an environment that
 sends every provider to one loopback emulator: the provider's key variable holds a dummy key,
@@ -124,9 +124,10 @@ def doc_pages() -> list[Path]:
 def collect_examples() -> list[Example]:
     """Every python block that is not marked not-tested."""
     examples: list[Example] = []
-    for path in doc_pages():
+    readme = DOCS.parent / "README.md"
+    for path, root in [*((p, DOCS) for p in doc_pages()), (readme, DOCS.parent)]:
         files: list[tuple[str, str]] = []
-        for block in parse_blocks(path):
+        for block in parse_blocks(path, root):
             if block.file_name is not None:
                 files.append((block.file_name, block.code))
             if block.language not in ("python", "py") or block.skip is not None:
