@@ -8,7 +8,7 @@ redirects (a credential must not travel to another origin), and raise only llmpl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._http import HttpRequest, HttpResponse
@@ -201,28 +201,34 @@ class AsyncTransport:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
 
-    def _session_now(self) -> aiohttp.ClientSession:
+    async def _session_now(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and self._loop is loop and not session.closed:
             return session
         if session is not None:
-            _abandon(session)  # made in another, finished event loop
+            _abandon(session)  # made in an event loop that ended without closing it
         import aiohttp
 
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
             auto_decompress=True,
             trust_env=False,
         )
-        self._loop = loop
-        return self._session
+        self._session, self._loop = session, loop
+        # A pool belongs to one event loop. An async generator started in it is finalised by
+        # the loop's shutdown_asyncgens() (asyncio.run does this), which closes the pool there,
+        # cleanly, when a process-wide client outlives its loop.
+        self._closer = _close_at_loop_shutdown(session)
+        await self._closer.asend(None)
+        return session
 
     async def _open(self, req: HttpRequest, timeout: Timeout) -> aiohttp.ClientResponse:
         import aiohttp
 
-        session = self._session_now()
+        session = await self._session_now()
         try:
             return await session.request(
                 req.method, req.url, data=req.body, headers=req.headers, allow_redirects=False,
@@ -261,11 +267,23 @@ class AsyncTransport:
     async def close(self) -> None:
         """Close the session and its connections."""
         session, self._session = self._session, None
-        if session is not None and not session.closed:
-            if self._loop is asyncio.get_running_loop():
-                await session.close()
-            else:
-                _abandon(session)
+        closer, self._closer = self._closer, None
+        if session is None or session.closed:
+            return
+        if self._loop is asyncio.get_running_loop():
+            await session.close()
+            if closer is not None:
+                await closer.aclose()
+        else:
+            _abandon(session)
+
+
+async def _close_at_loop_shutdown(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if not session.closed:
+            await session.close()
 
 
 def _abandon(session: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 
 import llmplex
 from llmplex import legacy
@@ -39,5 +41,11 @@ def test_class_api_async_works_across_event_loops(emu: Emulator) -> None:
         assert len(e.data) == 1
         return r.choices[0].message.content
 
-    assert asyncio.run(call()) == "Echo: hi"
-    assert asyncio.run(call()) == "Echo: hi"  # a second event loop: a fresh pool, no error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert asyncio.run(call()) == "Echo: hi"
+        assert asyncio.run(call()) == "Echo: hi"  # a second event loop: a fresh pool, no error
+        gc.collect()
+    # each loop's pool was closed inside that loop when asyncio.run shut it down
+    assert emu.wait_until_idle(2.0)
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
