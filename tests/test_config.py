@@ -128,3 +128,14 @@ def test_unsupported_parameters_raise_unless_dropped(caplog: pytest.LogCaptureFi
         r = client.chat.completions.create(model="groq/llama", messages=msgs, logprobs=True, drop_unsupported=True)
     assert r.choices[0].message.content == "Echo: x"
     assert "dropped parameter 'logprobs'" in caplog.text
+
+
+def test_bad_per_request_options_are_typed_errors() -> None:
+    client = llmplex.Client()
+    msgs = [{"role": "user", "content": "x"}]
+    with pytest.raises(llmplex.InvalidRequestError, match="max_retries"):
+        client.chat.completions.create(model="mock/x", messages=msgs, max_retries=-1)
+    with pytest.raises(llmplex.InvalidRequestError, match="timeout"):
+        client.chat.completions.create(model="mock/x", messages=msgs, timeout="soon")  # type: ignore[call-overload]
+    with pytest.raises(llmplex.InvalidRequestError, match="extra_headers"):
+        client.chat.completions.create(model="mock/x", messages=msgs, extra_headers=["x"])  # type: ignore[call-overload]

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._pipeline import Call
-from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest, Timeout
-from ._types import NotGiven, Secret
-from .config import ConfigLayers
+from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
+from ._types import NotGiven
+from .config import ConfigLayers, normalise_setting
 from .errors import ConfigurationError, InvalidRequestError, UnsupportedParameterError
 from .providers._completion_via_chat import (
     ChatBackedCompletionDecoder,
@@ -199,14 +199,13 @@ def _check_capabilities(route: Route, params: Mapping[str, Any], stream: bool) -
 def _override(cfg: CallSettings, options: Mapping[str, Any]) -> CallSettings:
     changes: dict[str, Any] = {}
     for key, value in options.items():
-        if key == "api_key":
-            changes[key] = value if isinstance(value, Secret) else Secret(str(value))
-        elif key == "timeout":
-            changes[key] = Timeout.from_param(value)
-        elif key in ("extra_headers", "extra_query", "extra_body"):
-            changes[key] = {**getattr(cfg, key), **value}
-        else:
-            changes[key] = value
+        try:
+            value = normalise_setting(key, value, f"the {key}= argument")
+        except ConfigurationError as exc:
+            raise InvalidRequestError(exc.message) from None
+        if key in ("extra_headers", "extra_query", "extra_body"):
+            value = {**getattr(cfg, key), **value}
+        changes[key] = value
     return dataclasses.replace(cfg, **changes)
 
 

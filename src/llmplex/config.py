@@ -53,7 +53,8 @@ def _is_secret_name(key: str) -> bool:
     return key == "api_key" or key.endswith(("_token", "_secret", "_key"))
 
 
-def _normalise(key: str, value: Any, where: str) -> Any:
+def normalise_setting(key: str, value: Any, where: str) -> Any:
+    """Check one setting's value and convert it (secrets to ``Secret``, timeouts to ``Timeout``)."""
     if key == "timeout":  # None means "no limit" here, not "unset"
         try:
             return Timeout.from_param(value)
@@ -85,10 +86,10 @@ def flatten(data: Mapping[str, Any], where: str, known: Callable[[str], set[str]
                 allowed = known(str(settings.get("type", provider)))
                 for pkey, pvalue in settings.items():
                     _check_key(pkey, allowed, f"{where}: providers.{provider}")
-                    out[(str(provider), pkey)] = _normalise(pkey, pvalue, f"{where}: providers.{provider}")
+                    out[(str(provider), pkey)] = normalise_setting(pkey, pvalue, f"{where}: providers.{provider}")
             continue
         _check_key(key, {*_COMMON, *_GLOBAL_ONLY}, where)
-        out[(None, key)] = _normalise(key, value, where)
+        out[(None, key)] = normalise_setting(key, value, where)
     return out
 
 
@@ -121,12 +122,12 @@ def environment_layer(specs: Mapping[str, ProviderSpec], env: Mapping[str, str])
         ):
             for name in names:
                 if env.get(name):
-                    out[(spec.name, key)] = _normalise(key, env[name], f"${name}")
+                    out[(spec.name, key)] = normalise_setting(key, env[name], f"${name}")
                     break
     for key in ("timeout", "max_retries", "default_provider"):
         raw = env.get(f"LLMPLEX_{key.upper()}")
         if raw:
-            out[(None, key)] = _normalise(key, _coerce_env(key, raw), f"$LLMPLEX_{key.upper()}")
+            out[(None, key)] = normalise_setting(key, _coerce_env(key, raw), f"$LLMPLEX_{key.upper()}")
     return out
 
 
