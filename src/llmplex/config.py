@@ -334,11 +334,21 @@ class ConfigLayers:
             value, source = self.lookup(provider, key)
             if key == "base_url" and value is None:
                 value, source = spec.base_url or None, "built-in"
-            if isinstance(value, Secret):
-                shown = "***" if value else "(empty)"
-            elif isinstance(value, Timeout):
-                shown = f"connect={value.connect}s read={value.read}s"
-            else:
-                shown = "(not set)" if value is None else repr(value) if not isinstance(value, str) else value
-            rows.append(SettingSource(key, shown, source if value is not None else "-"))
+            rows.append(SettingSource(key, _shown(key, value), source if value is not None else "-"))
         return rows
+
+
+def _shown(key: str, value: Any) -> str:
+    """A setting's value for display: secrets and credential headers as ``***``."""
+    from ._http import CREDENTIAL_HEADERS
+    from ._redact import redact_known_shapes
+
+    if isinstance(value, Secret):
+        return "***" if value else "(empty)"
+    if isinstance(value, Timeout):
+        return f"connect={value.connect}s read={value.read}s"
+    if value is None:
+        return "(not set)"
+    if key == "extra_headers" and isinstance(value, Mapping):
+        value = {k: "***" if k.lower() in CREDENTIAL_HEADERS else v for k, v in value.items()}
+    return redact_known_shapes(value if isinstance(value, str) else repr(value))

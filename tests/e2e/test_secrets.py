@@ -113,3 +113,12 @@ def test_redirects_are_not_followed(mode: str, emu: Emulator, location: str) -> 
         assert "redirect" in str(info.value)
         assert attacker.requests == []
         api.close()
+
+
+def test_describe_settings_hides_credentials_in_headers_and_bodies() -> None:
+    client = llmplex.Client(
+        default_headers={"Authorization": f"Bearer {CANARY}", "X-Api-Key": CANARY},
+        providers={"openai": {"api_key": CANARY, "extra_body": {"token": CANARY}}},
+    )
+    shown = "\n".join(str(row) for row in client.describe_settings("openai"))
+    assert not leaks(shown), shown
