@@ -23,6 +23,7 @@ from .types.chat import (
     ChatCompletionMessageToolCall,
     Choice,
     ChoiceLogprobs,
+    ChunkChoice,
     Function,
 )
 from .types.completion import Completion, CompletionChoice
@@ -39,9 +40,14 @@ T = TypeVar("T", ChatCompletionChunk, Completion)
 
 
 class _ChoiceState:
-    __slots__ = ("content", "finish_reason", "logprobs", "reasoning", "refusal", "role", "tools")
+    __slots__ = (
+        "choice_extra", "content", "finish_reason", "logprobs", "message_extra", "reasoning", "refusal", "role",
+        "tools",
+    )
 
     def __init__(self) -> None:
+        self.message_extra: dict[str, Any] = {}
+        self.choice_extra: dict[str, Any] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.refusal: list[str] = []
@@ -49,6 +55,26 @@ class _ChoiceState:
         self.finish_reason: str | None = None
         self.logprobs: list[Any] = []
         self.tools: dict[int, dict[str, Any]] = {}
+
+    def fold(self, choice: ChunkChoice) -> None:
+        """Fold one streamed choice into this state."""
+        delta = choice.delta
+        if delta.content:
+            self.content.append(delta.content)
+        if delta.reasoning_content:
+            self.reasoning.append(delta.reasoning_content)
+        if delta.refusal:
+            self.refusal.append(delta.refusal)
+        if delta.tool_calls:
+            _merge_tool_calls(self.tools, delta.tool_calls)
+        if choice.finish_reason is not None:
+            self.finish_reason = choice.finish_reason
+        if choice.logprobs is not None and choice.logprobs.content:
+            self.logprobs.extend(choice.logprobs.content)
+        if delta.__pydantic_extra__:
+            _merge_extra(self.message_extra, delta.__pydantic_extra__)
+        if choice.__pydantic_extra__:
+            _merge_extra(self.choice_extra, choice.__pydantic_extra__)
 
 
 class ChatCompletionAccumulator:
@@ -74,19 +100,7 @@ class ChatCompletionAccumulator:
             state = self._choices.get(choice.index)
             if state is None:
                 state = self._choices[choice.index] = _ChoiceState()
-            delta = choice.delta
-            if delta.content:
-                state.content.append(delta.content)
-            if delta.reasoning_content:
-                state.reasoning.append(delta.reasoning_content)
-            if delta.refusal:
-                state.refusal.append(delta.refusal)
-            if delta.tool_calls:
-                _merge_tool_calls(state.tools, delta.tool_calls)
-            if choice.finish_reason is not None:
-                state.finish_reason = choice.finish_reason
-            if choice.logprobs is not None and choice.logprobs.content:
-                state.logprobs.extend(choice.logprobs.content)
+            state.fold(choice)
 
     @property
     def text(self) -> str:
@@ -108,6 +122,18 @@ class ChatCompletionAccumulator:
             service_tier=first.service_tier if first else None,
             **{k: v for k, v in self._extra.items() if k not in {"obfuscation"}},
         )
+
+
+def _merge_extra(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Provider fields on deltas and choices: lists accumulate (e.g. Anthropic ``thinking_blocks``,
+    OpenRouter ``reasoning_details``), other values keep the last one sent."""
+    for key, value in extra.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            into.setdefault(key, []).extend(value)
+        else:
+            into[key] = value
 
 
 def _merge_tool_calls(tools: dict[int, dict[str, Any]], deltas: list[Any]) -> None:
@@ -139,9 +165,17 @@ def _build_choice(index: int, state: _ChoiceState) -> Choice:
         refusal="".join(state.refusal) if state.refusal else None,
         reasoning_content="".join(state.reasoning) if state.reasoning else None,
         tool_calls=tool_calls or None,
+        **_extras_for(ChatCompletionMessage, state.message_extra),
     )
     logprobs = ChoiceLogprobs(content=state.logprobs) if state.logprobs else None
-    return Choice(index=index, message=message, finish_reason=state.finish_reason, logprobs=logprobs)
+    return Choice(index=index, message=message, finish_reason=state.finish_reason, logprobs=logprobs,
+                  **_extras_for(Choice, state.choice_extra))
+
+
+def _extras_for(model: type[Any], extra: dict[str, Any]) -> dict[str, Any]:
+    # Some hosts repeat a whole "message" in every streamed choice (Perplexity): a provider extra
+    # never overrides a field the accumulator computed.
+    return {k: v for k, v in extra.items() if k not in model.model_fields} if extra else extra
 
 
 class CompletionAccumulator:

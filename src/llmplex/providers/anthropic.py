@@ -1,0 +1,656 @@
+"""The Anthropic Messages protocol (``POST /v1/messages``), mapped to and from the OpenAI shapes.
+
+References: https://docs.anthropic.com/en/api/messages (request and response),
+https://docs.anthropic.com/en/docs/build-with-claude/streaming (event flow),
+https://docs.anthropic.com/en/api/errors (error body and types),
+https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking (thinking blocks, signatures).
+
+Where the OpenAI shape has no field, the Anthropic fact is kept as an extra attribute:
+
+* ``message.thinking_blocks``: the ``thinking`` / ``redacted_thinking`` blocks exactly as sent
+  (with their ``signature`` / ``data``). Putting the message back into the history sends them
+  back, which the API requires when thinking is combined with tool use. ``reasoning_content``
+  holds the joined thinking text; on its own (no ``thinking_blocks``, e.g. from another provider)
+  it is not sent, as the API rejects a thinking block without a signature.
+* ``choice.native_finish_reason``: Anthropic's ``stop_reason`` (``refusal``, ``pause_turn`` …),
+  next to the mapped OpenAI ``finish_reason``.
+
+The API sends no creation time: ``created`` is 0. Completions and embeddings are not offered
+(``Capabilities``), so the adapter has no such methods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from .._framing import SSEEvent
+from .._http import HttpRequest, HttpResponse
+from .._requests import CallSettings, ChatRequest
+from ..errors import (
+    InvalidRequestError,
+    InvalidResponseError,
+    LLMError,
+    StreamInterruptedError,
+    StreamParseError,
+    UnsupportedParameterError,
+)
+from ..types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+    ChunkChoice,
+    Function,
+)
+from ..types.usage import CompletionUsage, PromptTokensDetails
+from ._errors import error_fields, make_error
+from ._json import dumps
+from .base import Capabilities, ProviderSpec
+
+__all__ = ["ANTHROPIC_SPEC", "DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "AnthropicAdapter",
+           "AnthropicStreamDecoder"]
+
+logger = logging.getLogger("llmplex")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_USER_AGENT = "llmplex/0.1.0"
+
+DEFAULT_MAX_TOKENS = 4096
+"""``max_tokens`` is required by the API; sent when neither ``max_completion_tokens`` nor
+``max_tokens`` is given (plus the thinking budget when ``reasoning_effort`` enables thinking)."""
+
+THINKING_BUDGETS: Mapping[str, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+"""``reasoning_effort`` -> ``thinking.budget_tokens`` (1024 is the API minimum); ``none`` sends no thinking."""
+
+ANTHROPIC_SPEC = ProviderSpec(
+    name="anthropic",
+    title="Anthropic",
+    adapter="llmplex.providers.anthropic:AnthropicAdapter",
+    base_url="https://api.anthropic.com/v1",
+    api_key_env=("ANTHROPIC_API_KEY",),
+    auth_header="x-api-key",
+    headers={"anthropic-version": "2023-06-01"},
+    capabilities=Capabilities(vision=True, reasoning=True, json_schema=True, n=False, embeddings=False,
+                              completions=False),
+    docs_url="https://docs.anthropic.com/en/api/messages",
+)
+
+# OpenAI parameters with no Messages API equivalent (native knobs go through ``extra_body``).
+_UNSUPPORTED = frozenset({
+    "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty", "seed",
+    "response_format", "modalities", "audio", "prediction", "store", "metadata", "service_tier",
+    "functions", "function_call", "web_search_options", "verbosity", "prompt_cache_key",
+    "safety_identifier",
+})
+_IGNORED = frozenset({"stream_options"})  # usage is always streamed by this API
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+           "refusal": "content_filter", "pause_turn": "stop", "model_context_window_exceeded": "length"}
+_ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+                 "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+                 "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
+_NATIVE_PARTS = frozenset({"image", "document", "search_result"})  # Anthropic blocks passed as-is
+
+
+class AnthropicAdapter:
+    """Adapter for the Anthropic Messages API (sans-IO).
+
+    >>> adapter = AnthropicAdapter(ANTHROPIC_SPEC)
+    >>> cfg = CallSettings(provider="anthropic", base_url=ANTHROPIC_SPEC.base_url)
+    >>> adapter.build_chat_request(ChatRequest("claude-x", [{"role": "user", "content": "Hi"}], {}), cfg).url
+    'https://api.anthropic.com/v1/messages'
+    """
+
+    def __init__(self, spec: ProviderSpec = ANTHROPIC_SPEC) -> None:
+        self.spec = spec
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def build_chat_request(self, req: ChatRequest, cfg: CallSettings) -> HttpRequest:
+        """``POST {base_url}/messages`` with the Messages body built from OpenAI-shaped input."""
+        system, messages = _convert_messages(req.messages)
+        body: dict[str, Any] = {"model": req.model}
+        if system is not None:
+            body["system"] = system
+        body["messages"] = messages
+        body.update(self._params(req.params, cfg))
+        if req.stream:
+            body["stream"] = True
+        if cfg.extra_body:
+            body.update(cfg.extra_body)
+        url = f"{cfg.base_url.rstrip('/')}/messages"
+        if cfg.extra_query:
+            from urllib.parse import urlencode
+
+            url += "?" + urlencode(dict(cfg.extra_query))
+        return HttpRequest("POST", url, self._headers(cfg, req.stream), dumps(body), "sse" if req.stream else None)
+
+    def _headers(self, cfg: CallSettings, stream: bool) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "text/event-stream" if stream else "application/json",
+            "user-agent": _USER_AGENT,
+            **self.spec.headers,
+        }
+        if cfg.api_key:
+            headers[self.spec.auth_header] = cfg.api_key.reveal()
+        headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
+        return headers
+
+    def _params(self, params: Mapping[str, Any], cfg: CallSettings) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in params.items():
+            handler = _PARAM_HANDLERS.get(key)
+            if key in _IGNORED or (key == "n" and value == 1):
+                continue
+            if handler is None:
+                self._unsupported(key, cfg)
+                continue
+            handler(out, value)
+        _finish_params(out, params)
+        return out
+
+    def _unsupported(self, key: str, cfg: CallSettings) -> None:
+        if not cfg.drop_unsupported:
+            raise UnsupportedParameterError(
+                f"{self.spec.name} does not support the parameter {key!r}; remove it, pass native "
+                f"Messages API fields through extra_body, or pass drop_unsupported=True to drop it",
+                provider=self.spec.name, param=key,
+            )
+        logger.warning("llmplex: dropped parameter %r unsupported by %s", key, self.spec.name)
+
+    # -- responses --------------------------------------------------------------------------
+
+    def parse_chat_response(self, resp: HttpResponse, req: ChatRequest) -> ChatCompletion:
+        """Map a Messages response body to a ``ChatCompletion``."""
+        data = self._load(resp)
+        blocks = data.get("content") or []
+        if not isinstance(blocks, list):
+            raise self._invalid("'content' is not a list")
+        message = _message(blocks, self.spec.name)
+        stop = data.get("stop_reason")
+        choice = _extra(Choice(index=0, message=message, finish_reason=_finish(stop)), native_finish_reason=stop)
+        return ChatCompletion(id=str(data.get("id") or ""), created=0, model=str(data.get("model") or ""),
+                              choices=[choice], usage=_usage(data.get("usage")))
+
+    def _load(self, resp: HttpResponse) -> dict[str, Any]:
+        try:
+            data = json.loads(resp.body)
+        except ValueError:
+            raise self._invalid(f"the body is not JSON ({len(resp.body)} bytes)") from None
+        if not isinstance(data, dict):
+            raise self._invalid("the body is not a JSON object")
+        if data.get("type") == "error" or ("error" in data and "content" not in data):
+            raise self.error_from_event(data)
+        return data
+
+    def _invalid(self, what: str) -> InvalidResponseError:
+        return InvalidResponseError(f"{self.spec.name} returned an unexpected response: {what}",
+                                    provider=self.spec.name)
+
+    def chat_stream_decoder(self, req: ChatRequest) -> AnthropicStreamDecoder:
+        """A decoder of the Messages SSE stream."""
+        return AnthropicStreamDecoder(self)
+
+    def parse_error(self, resp: HttpResponse) -> LLMError:
+        """``{"type": "error", "error": {"type", "message"}, "request_id"}`` -> the typed error."""
+        try:
+            data: Any = json.loads(resp.body)
+        except ValueError:
+            data = resp.body.decode("utf-8", "replace").strip()[:500]
+        message, code, type_, param = error_fields(data)
+        err = make_error(resp.status, message, provider=self.spec.name, code=code, error_type=type_,
+                         param=param, headers=resp.headers)
+        if err.request_id is None and isinstance(data, dict) and isinstance(data.get("request_id"), str):
+            err.request_id = data["request_id"]
+        return err
+
+    def error_from_event(self, payload: Mapping[str, Any]) -> LLMError:
+        """An ``error`` event inside a stream (or an error object inside a 200 body)."""
+        message, code, type_, param = error_fields(payload)
+        status = _ERROR_STATUS.get(str(type_), 500)
+        return make_error(status, message or "error event in stream", provider=self.spec.name, code=code,
+                          error_type=type_, param=param)
+
+
+# -- request mapping --------------------------------------------------------------------------
+
+
+def _convert_messages(messages: Sequence[Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """(top-level ``system``, turns). System and developer messages are hoisted (the API has no
+    system turn); consecutive turns of one role are merged (roles must alternate)."""
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for raw in messages:
+        msg = _as_mapping(raw)
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            system.extend(_text_blocks(msg.get("content"), role))
+            continue
+        if role == "tool":
+            role, blocks = "user", [_tool_result(msg)]
+        elif role == "assistant":
+            blocks = _assistant_blocks(msg)
+        elif role == "user":
+            blocks = _user_blocks(msg.get("content"))
+        else:
+            raise InvalidRequestError(f"the Messages API has no {role!r} role; use system, user, assistant or tool")
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"] = _as_blocks(turns[-1]["content"]) + _as_blocks(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    return _system_value(system), turns
+
+
+def _as_mapping(message: Any) -> Mapping[str, Any]:
+    if isinstance(message, Mapping):
+        return message
+    to_param = getattr(message, "to_param", None)
+    if callable(to_param):
+        result: Mapping[str, Any] = to_param()
+        return result
+    raise InvalidRequestError(f"a message must be a dict, not {type(message).__name__}")
+
+
+def _system_value(blocks: list[dict[str, Any]]) -> Any:
+    if not blocks:
+        return None
+    if len(blocks) == 1 and set(blocks[0]) == {"type", "text"}:
+        return blocks[0]["text"]
+    return blocks
+
+
+def _as_blocks(content: Any) -> list[Any]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _text_blocks(content: Any, role: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks = [_part(p) for p in content or []]
+    if any(b.get("type") != "text" for b in blocks):
+        raise InvalidRequestError(f"{role} messages may hold only text for the Messages API")
+    return blocks
+
+
+def _user_blocks(content: Any) -> Any:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, Sequence):
+        raise InvalidRequestError("user message content must be a string or a list of parts")
+    return [_part(p) for p in content]
+
+
+def _part(part: Mapping[str, Any]) -> dict[str, Any]:
+    kind = part.get("type")
+    if kind == "text":
+        block = {"type": "text", "text": part.get("text", "")}
+        if "cache_control" in part:
+            block["cache_control"] = part["cache_control"]
+        return block
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, Mapping) else image
+        return _image(str(url or ""))
+    if kind in _NATIVE_PARTS:
+        return dict(part)
+    raise UnsupportedParameterError(
+        f"the Messages API adapter does not accept {kind!r} content parts", provider="anthropic", param="messages"
+    )
+
+
+def _image(url: str) -> dict[str, Any]:
+    if url.startswith("data:"):
+        header, sep, data = url[5:].partition(",")
+        media_type, _, encoding = header.partition(";")
+        if not sep or encoding != "base64":
+            raise InvalidRequestError("an image data URL must be base64: data:<media type>;base64,<data>")
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+    if url.startswith(("https://", "http://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    raise InvalidRequestError("an image_url must be an http(s) URL or a base64 data URL")
+
+
+def _assistant_blocks(msg: Mapping[str, Any]) -> Any:
+    blocks: list[dict[str, Any]] = [dict(b) for b in msg.get("thinking_blocks") or []]
+    content = msg.get("content")
+    tool_calls = msg.get("tool_calls") or []
+    if isinstance(content, str) and not blocks and not tool_calls:
+        return content
+    if isinstance(content, str):
+        blocks += [{"type": "text", "text": content}] if content else []
+    elif content:
+        blocks += [_part(p) for p in content if p.get("type") != "refusal"]
+    blocks += [_tool_use(call) for call in tool_calls]
+    return blocks
+
+
+def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
+    fn = call.get("function") or {}
+    arguments = fn.get("arguments") or "{}"
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        raise InvalidRequestError(
+            f"the arguments of tool call {call.get('id')!r} are not valid JSON; the Messages API needs an object"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
+    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": parsed}
+
+
+def _tool_result(msg: Mapping[str, Any]) -> dict[str, Any]:
+    content = msg.get("content")
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": msg.get("tool_call_id")}
+    block["content"] = content if isinstance(content, str) else [_part(p) for p in content or []]
+    return block
+
+
+def _set_max_tokens(out: dict[str, Any], value: Any) -> None:
+    out["max_tokens"] = value
+
+
+def _set_stop(out: dict[str, Any], value: Any) -> None:
+    out["stop_sequences"] = [value] if isinstance(value, str) else list(value)
+
+
+def _set_tools(out: dict[str, Any], value: Any) -> None:
+    tools = []
+    for tool in value:
+        fn = tool.get("function") if tool.get("type", "function") == "function" else None
+        if not isinstance(fn, Mapping):
+            raise UnsupportedParameterError("only function tools can be mapped to the Messages API; pass native "
+                                            "tools through extra_body", provider="anthropic", param="tools")
+        mapped: dict[str, Any] = {"name": fn["name"]}
+        if fn.get("description") is not None:
+            mapped["description"] = fn["description"]
+        mapped["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
+        tools.append(mapped)
+    out["tools"] = tools
+
+
+def _set_tool_choice(out: dict[str, Any], value: Any) -> None:
+    if isinstance(value, str):
+        named = {"auto": "auto", "none": "none", "required": "any"}.get(value)
+        if named is None:
+            raise InvalidRequestError(f"unknown tool_choice {value!r}")
+        choice: dict[str, Any] = {"type": named}
+    else:
+        choice = {"type": "tool", "name": (value.get("function") or {}).get("name")}
+    out["tool_choice"] = {**out.get("tool_choice", {}), **choice}
+
+
+def _set_parallel(out: dict[str, Any], value: Any) -> None:
+    if value is False:
+        out["tool_choice"] = {**out.get("tool_choice", {"type": "auto"}), "disable_parallel_tool_use": True}
+
+
+def _set_user(out: dict[str, Any], value: Any) -> None:
+    out["metadata"] = {"user_id": value}
+
+
+def _set_effort(out: dict[str, Any], value: Any) -> None:
+    if value == "none":
+        return
+    budget = THINKING_BUDGETS.get(str(value))
+    if budget is None:
+        raise InvalidRequestError(f"reasoning_effort must be one of none, {', '.join(THINKING_BUDGETS)}")
+    out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+
+
+def _set_n(out: dict[str, Any], value: Any) -> None:
+    raise UnsupportedParameterError("the Messages API returns one choice: n must be 1", provider="anthropic",
+                                    param="n")
+
+
+def _copy(key: str) -> Callable[[dict[str, Any], Any], None]:
+    def handler(out: dict[str, Any], value: Any) -> None:
+        out[key] = value
+
+    return handler
+
+
+_PARAM_HANDLERS: dict[str, Callable[[dict[str, Any], Any], None]] = {
+    "max_tokens": _set_max_tokens,
+    "max_completion_tokens": _set_max_tokens,
+    "stop": _set_stop,
+    "temperature": _copy("temperature"),
+    "top_p": _copy("top_p"),
+    "tools": _set_tools,
+    "tool_choice": _set_tool_choice,
+    "parallel_tool_calls": _set_parallel,
+    "user": _set_user,
+    "reasoning_effort": _set_effort,
+    "n": _set_n,
+}
+
+
+def _finish_params(out: dict[str, Any], params: Mapping[str, Any]) -> None:
+    if "max_completion_tokens" in params:  # it wins over the deprecated max_tokens
+        out["max_tokens"] = params["max_completion_tokens"]
+    budget = out.get("thinking", {}).get("budget_tokens", 0)
+    if "max_tokens" not in out:
+        out["max_tokens"] = DEFAULT_MAX_TOKENS + budget
+    elif budget and out["max_tokens"] <= budget:
+        raise InvalidRequestError(
+            f"max_tokens ({out['max_tokens']}) must exceed the thinking budget of reasoning_effort "
+            f"{params.get('reasoning_effort')!r} ({budget} tokens)"
+        )
+    if out.get("tool_choice", {}).get("type") == "none":
+        out["tool_choice"].pop("disable_parallel_tool_use", None)
+
+
+# -- response mapping (shared by the non-streamed parser and the stream decoder) ---------------
+
+
+def _finish(stop_reason: Any) -> str | None:
+    if stop_reason is None:
+        return None
+    return _FINISH.get(str(stop_reason), "stop")
+
+
+def _usage(raw: Any) -> CompletionUsage | None:
+    """``input_tokens`` excludes cached tokens: OpenAI's ``prompt_tokens`` is the sum of all three."""
+    if not isinstance(raw, Mapping):
+        return None
+    read, written = raw.get("cache_read_input_tokens"), raw.get("cache_creation_input_tokens")
+    prompt = (raw.get("input_tokens") or 0) + (read or 0) + (written or 0)
+    completion = raw.get("output_tokens") or 0
+    details = None
+    if read is not None or written is not None:
+        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
+    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                           prompt_tokens_details=details)
+
+
+def _arguments(value: Any) -> str:
+    return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
+
+
+def _unsupported_block(kind: Any, provider: str) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{provider} returned a {kind!r} content block, which llmplex cannot map to a chat completion yet "
+        f"(server tools, MCP and other non-chat blocks are not supported)",
+        provider=provider,
+    )
+
+
+def _message(blocks: list[Any], provider: str) -> ChatCompletionMessage:
+    texts: list[str] = []
+    reasoning: list[str] = []
+    thinking: list[dict[str, Any]] = []
+    calls: list[ChatCompletionMessageToolCall] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block.get("text") or "")
+        elif kind == "tool_use":
+            calls.append(ChatCompletionMessageToolCall(
+                id=block["id"], function=Function(name=block["name"], arguments=_arguments(block.get("input")))))
+        elif kind in ("thinking", "redacted_thinking"):
+            thinking.append(dict(block))
+            reasoning.append(block.get("thinking") or "")
+        else:
+            raise _unsupported_block(kind, provider)
+    text = "".join(texts)
+    message = ChatCompletionMessage(content=text if text or not calls else None, tool_calls=calls or None,
+                                    reasoning_content="".join(reasoning) or None)
+    return _extra(message, thinking_blocks=thinking) if thinking else message
+
+
+def _extra(obj: ModelT, **fields: Any) -> ModelT:
+    """Set provider facts the OpenAI shape has no field for (kept in ``model_extra``)."""
+    for key, value in fields.items():
+        setattr(obj, key, value)
+    return obj
+
+
+# -- streaming -------------------------------------------------------------------------------
+
+
+class AnthropicStreamDecoder:
+    """Messages SSE events -> ``ChatCompletionChunk``s. Dispatches on the payload's ``type`` (event
+    names may be missing). Terminal: ``message_stop``. A completed thinking block is sent as
+    ``delta.thinking_blocks`` (with its signature) at its ``content_block_stop``."""
+
+    def __init__(self, adapter: AnthropicAdapter) -> None:
+        self._adapter = adapter
+        self._id = ""
+        self._model = ""
+        self._count = 0
+        self._started = False
+        self._blocks: dict[int, dict[str, Any]] = {}
+        self._tools = 0
+        self._usage: dict[str, Any] = {}
+        self.done = False
+
+    def feed(self, frame: SSEEvent) -> list[ChatCompletionChunk]:
+        """Decode one SSE event."""
+        index = self._count
+        self._count += 1
+        if self.done or not frame.data.strip():
+            return []
+        try:
+            payload = json.loads(frame.data)
+        except ValueError:
+            raise self._parse_error(index, "is not valid JSON") from None
+        if not isinstance(payload, dict):
+            raise self._parse_error(index, "is not a JSON object")
+        kind = payload.get("type") or frame.event
+        handler = _STREAM_HANDLERS.get(str(kind))
+        if handler is None:
+            return []  # "ping" and event types added later are ignored, as the docs ask
+        try:
+            return handler(self, payload)
+        except (KeyError, TypeError, AttributeError):
+            raise self._parse_error(index, f"is not a well-formed {kind} event") from None
+
+    def close(self) -> list[ChatCompletionChunk]:
+        """Raise ``StreamInterruptedError`` unless ``message_stop`` arrived."""
+        if self.done:
+            return []
+        raise StreamInterruptedError(f"the {self._adapter.spec.name} stream ended before message_stop",
+                                     provider=self._adapter.spec.name)
+
+    def _parse_error(self, index: int, what: str) -> StreamParseError:
+        name = self._adapter.spec.name
+        return StreamParseError(f"stream event {index} from {name} {what}", provider=name, event_index=index)
+
+    def _chunk(self, delta: ChoiceDelta | None = None, finish: Any = None, usage: CompletionUsage | None = None,
+               **choice_extra: Any) -> ChatCompletionChunk:
+        choices = [] if delta is None else [
+            _extra(ChunkChoice(index=0, delta=delta, finish_reason=_finish(finish)), **choice_extra)]
+        return ChatCompletionChunk(id=self._id, model=self._model, choices=choices, usage=usage)
+
+    def _message_start(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        message = payload["message"]
+        if self._started:
+            if self._blocks or message.get("id") != self._id:
+                raise StreamParseError(
+                    f"{self._adapter.spec.name} started a second message inside one stream",
+                    provider=self._adapter.spec.name, event_index=self._count - 1)
+            return []  # a repeated message_start before any content carries nothing new
+        self._started = True
+        self._id, self._model = str(message.get("id") or ""), str(message.get("model") or "")
+        self._usage = dict(message.get("usage") or {})
+        return [self._chunk(ChoiceDelta(role="assistant", content=""), usage=_usage(self._usage))]
+
+    def _block_start(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        block = dict(payload["content_block"])
+        kind = block.get("type")
+        state: dict[str, Any] = {"type": kind, "args": False}
+        self._blocks[payload["index"]] = state
+        if kind == "text":
+            return [self._chunk(ChoiceDelta(content=block["text"]))] if block.get("text") else []
+        if kind in ("thinking", "redacted_thinking"):
+            state["block"] = block
+            text = block.get("thinking")
+            return [self._chunk(ChoiceDelta(reasoning_content=text))] if text else []
+        if kind != "tool_use":
+            raise _unsupported_block(kind, self._adapter.spec.name)
+        state["tool"] = self._tools
+        self._tools += 1
+        call = ChoiceDeltaToolCall(index=state["tool"], id=block["id"], type="function",
+                                   function=ChoiceDeltaToolCallFunction(name=block["name"], arguments=""))
+        return [self._chunk(ChoiceDelta(tool_calls=[call]))]
+
+    def _block_delta(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        state = self._blocks[payload["index"]]
+        delta = payload["delta"]
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return [self._chunk(ChoiceDelta(content=delta["text"]))]
+        if kind == "input_json_delta":
+            fragment = delta["partial_json"]
+            state["args"] = state["args"] or bool(fragment)
+            return [self._tool_args(state["tool"], fragment)] if fragment else []
+        if kind == "thinking_delta":
+            state["block"]["thinking"] = state["block"].get("thinking", "") + delta["thinking"]
+            return [self._chunk(ChoiceDelta(reasoning_content=delta["thinking"]))]
+        if kind == "signature_delta":
+            state["block"]["signature"] = state["block"].get("signature", "") + delta["signature"]
+        return []  # signatures surface with the finished block; citations are not mapped
+
+    def _tool_args(self, tool: int, arguments: str) -> ChatCompletionChunk:
+        call = ChoiceDeltaToolCall(index=tool, function=ChoiceDeltaToolCallFunction(arguments=arguments))
+        return self._chunk(ChoiceDelta(tool_calls=[call]))
+
+    def _block_stop(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        state = self._blocks[payload["index"]]
+        if state["type"] == "tool_use" and not state["args"]:
+            return [self._tool_args(state["tool"], "{}")]  # no input at all: the parsed form is {}
+        if "block" in state:
+            return [self._chunk(_extra(ChoiceDelta(), thinking_blocks=[state["block"]]))]
+        return []
+
+    def _message_delta(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        # message_delta usage is cumulative; newer API versions may repeat the input counts here.
+        self._usage.update({k: v for k, v in (payload.get("usage") or {}).items() if v is not None})
+        stop = payload["delta"].get("stop_reason")
+        return [self._chunk(ChoiceDelta(), finish=stop, usage=_usage(self._usage), native_finish_reason=stop)]
+
+    def _message_stop(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        self.done = True
+        return []
+
+    def _error(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
+        raise self._adapter.error_from_event(payload)
+
+
+_STREAM_HANDLERS: dict[str, Callable[[AnthropicStreamDecoder, dict[str, Any]], list[ChatCompletionChunk]]] = {
+    "message_start": AnthropicStreamDecoder._message_start,
+    "content_block_start": AnthropicStreamDecoder._block_start,
+    "content_block_delta": AnthropicStreamDecoder._block_delta,
+    "content_block_stop": AnthropicStreamDecoder._block_stop,
+    "message_delta": AnthropicStreamDecoder._message_delta,
+    "message_stop": AnthropicStreamDecoder._message_stop,
+    "error": AnthropicStreamDecoder._error,
+}

@@ -1,0 +1,441 @@
+"""The Anthropic adapter against every recorded ``anthropic-messages`` exchange (pure, no sockets).
+
+Expected values are read straight from the recorded bodies / events by the small independent
+readers below, never from the adapter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from llmplex._framing import SSEEvent
+from llmplex._http import HttpResponse
+from llmplex._requests import CallSettings, ChatRequest
+from llmplex.errors import (
+    AuthenticationError,
+    BadRequestError,
+    InvalidRequestError,
+    InvalidResponseError,
+    LLMError,
+    NotFoundError,
+    OverloadedError,
+    StreamInterruptedError,
+    StreamParseError,
+    UnsupportedParameterError,
+)
+from llmplex.providers.anthropic import ANTHROPIC_SPEC, DEFAULT_MAX_TOKENS, AnthropicAdapter
+from llmplex.streaming import ChatCompletionAccumulator, StreamProcessor
+from llmplex.types.chat import ChatCompletion
+
+from . import corpus
+
+PROTOCOL = "anthropic-messages"
+ADAPTER = AnthropicAdapter(ANTHROPIC_SPEC)
+CFG = CallSettings(provider="anthropic", base_url=ANTHROPIC_SPEC.base_url)
+_MAPPED_BLOCKS = {"text", "tool_use", "thinking", "redacted_thinking"}
+
+# Exchanges we cannot map yet, with the typed error the adapter raises (never a skip).
+EXPECTED_UNSUPPORTED: dict[str, tuple[type[LLMError], str]] = {
+    "anthropic__mirascope__anthropic_claude_sonnet_4_0__0__439a1c.json": (InvalidResponseError, "server tools"),
+    "anthropic__pydantic-ai__test_anthropic_advisor_tool_stream__0__294626.json": (InvalidResponseError,
+                                                                                   "server tools"),
+    "anthropic__pydantic-ai__test_anthropic_code_execution_tool_stream__0__b865c0.json": (InvalidResponseError,
+                                                                                          "server tools"),
+    "anthropic__pydantic-ai__test_anthropic_model_web_search_tool_stream__0__3413ba.json": (InvalidResponseError,
+                                                                                            "server tools"),
+    "anthropic__pydantic-ai__test_anthropic_native_tool_search_streaming__0__40fe74.json": (InvalidResponseError,
+                                                                                            "server tools"),
+    "anthropic__pydantic-ai__test_anthropic_text_editor_code_execution_tool_stream__0__b57a6f.json": (
+        InvalidResponseError, "server tools"),
+    "anthropic__ai__anthropic-fallback.chunks.txt.json": (InvalidResponseError, "'fallback' blocks"),
+    "anthropic__ai__anthropic-fallback.json.json": (InvalidResponseError, "'fallback' blocks"),
+    "anthropic__ai__anthropic-mcp.1.chunks.txt.json": (InvalidResponseError, "MCP connector blocks"),
+    "anthropic__ai__anthropic-mcp.1.json.json": (InvalidResponseError, "MCP connector blocks"),
+    "anthropic__ai__anthropic-web-fetch-tool.error.json.json": (InvalidResponseError, "server tools"),
+    "anthropic__ai__spliced-message-start.chunks.txt.json": (StreamParseError,
+                                                             "a second message_start spliced into the stream"),
+}
+
+
+def _base(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _supported(ex: corpus.Exchange) -> bool:
+    return _base(ex.name) not in EXPECTED_UNSUPPORTED
+
+
+# -- independent readers of the recorded bodies -----------------------------------------------
+
+
+def _message_from_events(events: list[tuple[str | None, Any]]) -> dict[str, Any]:
+    """Rebuild the non-streamed message body from the recorded stream events."""
+    message: dict[str, Any] = {}
+    blocks: dict[int, dict[str, Any]] = {}
+    for _, p in events:
+        kind = p.get("type")
+        if kind == "message_start":
+            message = {**p["message"], "usage": dict(p["message"].get("usage") or {})}
+        elif kind == "content_block_start":
+            blocks[p["index"]] = {**p["content_block"], "_json": ""}
+        elif kind == "content_block_delta":
+            block, d = blocks[p["index"]], p["delta"]
+            field = {"text_delta": "text", "input_json_delta": "_json", "thinking_delta": "thinking",
+                     "signature_delta": "signature"}.get(d["type"])
+            if field:
+                value = d["partial_json" if field == "_json" else field]
+                block[field] = block.get(field, "") + value
+        elif kind == "message_delta":
+            message["stop_reason"] = p["delta"].get("stop_reason")
+            message["usage"].update({k: v for k, v in (p.get("usage") or {}).items() if v is not None})
+    for block in blocks.values():
+        raw = block.pop("_json")
+        if block["type"] == "tool_use":
+            block["input"] = _loads_or_text(raw) if raw else {}
+    message["content"] = [blocks[i] for i in sorted(blocks)]
+    return message
+
+
+def _loads_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # truncated by max_tokens: kept as the raw fragments
+
+
+def _expected(message: dict[str, Any]) -> dict[str, Any]:
+    blocks = message["content"]
+    usage = message.get("usage") or {}
+    cached, created = usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens")
+    calls = [(b["id"], b["name"], b["input"]) for b in blocks if b["type"] == "tool_use"]
+    text = "".join(b["text"] for b in blocks if b["type"] == "text")
+    return {
+        "id": message["id"],
+        "model": message["model"],
+        "content": text if text or not calls else None,
+        "reasoning": "".join(b.get("thinking", "") for b in blocks if "thinking" in b["type"]) or None,
+        "tool_calls": calls,
+        "finish": {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+                   "tool_use": "tool_calls", "refusal": "content_filter"}[message["stop_reason"]],
+        "prompt_tokens": usage["input_tokens"] + (cached or 0) + (created or 0),
+        "completion_tokens": usage["output_tokens"],
+        "cached": cached,
+        "cache_creation": created,
+    }
+
+
+def _observed(result: ChatCompletion) -> dict[str, Any]:
+    choice = result.choices[0]
+    usage = result.usage
+    assert usage is not None
+    details = usage.prompt_tokens_details
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    return {
+        "id": result.id,
+        "model": result.model,
+        "content": choice.message.content,
+        "reasoning": choice.message.reasoning_content,
+        "tool_calls": [(c.id, c.function.name, _loads_or_text(c.function.arguments))
+                       for c in choice.message.tool_calls or []],
+        "finish": choice.finish_reason,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached": details.cached_tokens if details else None,
+        "cache_creation": details.cache_creation_tokens if details else None,
+    }
+
+
+def _thinking(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in b.items() if k in ("type", "thinking", "signature", "data")}
+            for b in message["content"] if "thinking" in b["type"]]
+
+
+def _stream(ex: corpus.Exchange, step: int | None) -> tuple[ChatCompletion, list[Any]]:
+    req = ChatRequest("m", [], {}, stream=True)
+    proc = StreamProcessor("sse", ADAPTER.chat_stream_decoder(req), ChatCompletionAccumulator(),
+                           provider="anthropic", model="m", secrets=[])
+    data = ex.sse_bytes()
+    pieces = [data] if step is None else [data[i:i + step] for i in range(0, len(data), step)]
+    chunks = [c for piece in pieces for c in proc.feed(piece)]
+    chunks += proc.close()
+    assert isinstance(proc.accumulator, ChatCompletionAccumulator)
+    return proc.accumulator.completion(), chunks
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+def test_every_exchange_is_covered() -> None:
+    rows = corpus.index_rows(PROTOCOL)
+    files = set(corpus.names(PROTOCOL))
+    assert {row["file"] for row in rows} == files
+    kinds = {corpus.load(n).kind for n in files}
+    assert kinds <= {"json", "sse", "error"}, kinds  # each kind has a test below
+    assert {_base(n) for n in files} >= set(EXPECTED_UNSUPPORTED)
+
+
+@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="json", where=_supported))
+def test_json_response(name: str) -> None:
+    ex = corpus.load(name)
+    body = ex.json()
+    result = ADAPTER.parse_chat_response(HttpResponse(200, ex.headers, ex.body), ChatRequest("m", [], {}))
+    assert _observed(result) == _expected(body)
+    choice = result.choices[0]
+    assert choice.model_extra == {"native_finish_reason": body["stop_reason"]}
+    assert (choice.message.model_extra or {}).get("thinking_blocks", []) == _thinking(body)
+    assert result.created == 0  # the Messages API sends no creation time
+
+
+@pytest.mark.parametrize("step", [None, 1, 7])
+@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="sse", where=_supported))
+def test_sse_stream(name: str, step: int | None) -> None:
+    ex = corpus.load(name)
+    message = _message_from_events(ex.events())
+    result, chunks = _stream(ex, step)
+    assert _observed(result) == _expected(message)
+    natives = [c.choices[0].model_extra["native_finish_reason"] for c in chunks
+               if c.choices and c.choices[0].finish_reason]
+    assert natives == [message["stop_reason"]]
+    streamed_blocks = [b for c in chunks if c.choices
+                       for b in (c.choices[0].delta.model_extra or {}).get("thinking_blocks", [])]
+    assert streamed_blocks == _thinking(message)
+    # and the accumulated completion keeps both, as the non-streamed parse does
+    final = result.choices[0]
+    assert (final.model_extra or {}).get("native_finish_reason") == message["stop_reason"]
+    assert (final.message.model_extra or {}).get("thinking_blocks", []) == _thinking(message)
+
+
+@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="error"))
+def test_error_body(name: str) -> None:
+    ex = corpus.load(name)
+    assert ex.status is not None
+    err = ADAPTER.parse_error(HttpResponse(ex.status, ex.headers, ex.body))
+    body = ex.json()
+    expected = {400: BadRequestError, 401: AuthenticationError, 404: NotFoundError}[ex.status]
+    assert type(err) is expected
+    assert err.status_code == ex.status
+    assert err.type == body["error"]["type"]
+    assert err.message == body["error"]["message"]
+    if "request_id" in body or "request-id" in ex.headers:
+        assert err.request_id in (ex.headers.get("request-id"), body.get("request_id"))
+
+
+@pytest.mark.parametrize("name", [n for n in corpus.names(PROTOCOL) if _base(n) in EXPECTED_UNSUPPORTED])
+def test_expected_unsupported(name: str) -> None:
+    ex = corpus.load(name)
+    error, _reason = EXPECTED_UNSUPPORTED[_base(name)]
+    with pytest.raises(error):
+        if ex.kind == "json":
+            ADAPTER.parse_chat_response(HttpResponse(200, {}, ex.body), ChatRequest("m", [], {}))
+        else:
+            _stream(ex, None)
+
+
+# -- requests: rebuild the recorded body from OpenAI-shaped input ------------------------------
+
+
+class _NotRebuildable(Exception):
+    pass
+
+
+def _openai_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    system = body.get("system")
+    if isinstance(system, str):
+        out.append({"role": "system", "content": system})
+    elif system is not None:
+        out.append({"role": "system", "content": [_openai_part(b) for b in system]})
+    for turn in body["messages"]:
+        content = turn["content"]
+        if isinstance(content, str):
+            out.append({"role": turn["role"], "content": content})
+        elif turn["role"] == "assistant":
+            out.append(_openai_assistant(content))
+        else:
+            out.extend(_openai_user(content))
+    return out
+
+
+def _openai_part(block: dict[str, Any]) -> dict[str, Any]:
+    if block["type"] == "text" and set(block) == {"type", "text"}:
+        return block
+    if block["type"] == "image" and block["source"]["type"] == "url":
+        return {"type": "image_url", "image_url": {"url": block["source"]["url"]}}
+    if block["type"] == "image" and block["source"]["type"] == "base64":
+        src = block["source"]
+        return {"type": "image_url", "image_url": {"url": f"data:{src['media_type']};base64,{src['data']}"}}
+    raise _NotRebuildable(block["type"])
+
+
+def _openai_assistant(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": "assistant", "content": []}
+    for b in blocks:
+        if b["type"] == "tool_use":
+            msg.setdefault("tool_calls", []).append(
+                {"id": b["id"], "type": "function",
+                 "function": {"name": b["name"], "arguments": json.dumps(b["input"])}})
+        elif b["type"] in ("thinking", "redacted_thinking"):
+            msg.setdefault("thinking_blocks", []).append(b)
+        else:
+            msg["content"].append(_openai_part(b))
+    return msg
+
+
+def _openai_user(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for b in blocks:
+        if b["type"] == "tool_result":
+            if parts or set(b) - {"type", "tool_use_id", "content"}:
+                raise _NotRebuildable("tool_result")
+            content = b.get("content", "")
+            content = content if isinstance(content, str) else [_openai_part(p) for p in content]
+            out.append({"role": "tool", "tool_call_id": b["tool_use_id"], "content": content})
+        else:
+            parts.append(_openai_part(b))
+    if parts:
+        out.append({"role": "user", "content": parts})
+    return out
+
+
+def _openai_params(body: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"max_tokens": body["max_tokens"]}
+    simple = {"temperature": "temperature", "top_p": "top_p", "stop_sequences": "stop"}
+    for key, value in body.items():
+        if key in simple:
+            params[simple[key]] = value
+        elif key == "tools":
+            params["tools"] = [_openai_tool(t) for t in value]
+        elif key == "tool_choice":
+            params.update(_openai_tool_choice(value))
+        elif key == "metadata" and set(value) == {"user_id"}:
+            params["user"] = value["user_id"]
+        elif key not in ("model", "messages", "system", "max_tokens", "stream"):
+            raise _NotRebuildable(key)
+    return params
+
+
+def _openai_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if set(tool) - {"name", "description", "input_schema"}:
+        raise _NotRebuildable("native tool")
+    fn = {"name": tool["name"], "parameters": tool["input_schema"]}
+    if "description" in tool:
+        fn["description"] = tool["description"]
+    return {"type": "function", "function": fn}
+
+
+def _openai_tool_choice(choice: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    kind = choice["type"]
+    out["tool_choice"] = ({"type": "function", "function": {"name": choice["name"]}} if kind == "tool"
+                          else {"any": "required"}.get(kind, kind))
+    if choice.get("disable_parallel_tool_use"):
+        out["parallel_tool_calls"] = False
+    return out
+
+
+def _rebuild(body: dict[str, Any]) -> ChatRequest | None:
+    try:
+        return ChatRequest(body["model"], _openai_messages(body), _openai_params(body), bool(body.get("stream")))
+    except _NotRebuildable:
+        return None
+
+
+REQUEST_NAMES = corpus.names(PROTOCOL, where=lambda ex: ex.request_body is not None)
+
+
+@pytest.mark.parametrize("name", REQUEST_NAMES)
+def test_request_body(name: str) -> None:
+    recorded = corpus.load(name).request_body
+    assert recorded is not None
+    req = _rebuild(recorded)
+    if req is None:
+        return  # native-only features (documents, cache_control, output_format, server tools …)
+    built = ADAPTER.build_chat_request(req, CFG)
+    assert built.url == "https://api.anthropic.com/v1/messages"
+    assert built.body is not None
+    body = json.loads(built.body)
+    assert {k: recorded.get(k) for k in body} == body
+
+
+def test_enough_requests_are_rebuilt() -> None:
+    rebuilt = [n for n in REQUEST_NAMES if _rebuild(corpus.load(n).request_body or {}) is not None]
+    assert len(rebuilt) >= 15, len(rebuilt)
+
+
+# -- behaviour the corpus does not record -------------------------------------------------------
+
+
+def _events(*payloads: dict[str, Any]) -> list[SSEEvent]:
+    return [SSEEvent(json.dumps(p).encode(), p["type"]) for p in payloads]
+
+
+_START = {"type": "message_start", "message": {"id": "msg_1", "model": "claude", "role": "assistant",
+                                               "content": [], "usage": {"input_tokens": 5, "output_tokens": 1}}}
+_TEXT = [{"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}]
+
+
+def test_error_event_after_chunks() -> None:
+    decoder = ADAPTER.chat_stream_decoder(ChatRequest("m", [], {}, stream=True))
+    chunks = [c for e in _events(_START, *_TEXT) for c in decoder.feed(e)]
+    assert chunks[-1].choices[0].delta.content == "Hi"
+    (error,) = _events({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    with pytest.raises(OverloadedError) as info:
+        decoder.feed(error)
+    assert info.value.status_code == 529
+
+
+def test_close_without_message_stop() -> None:
+    decoder = ADAPTER.chat_stream_decoder(ChatRequest("m", [], {}, stream=True))
+    for event in _events(_START, *_TEXT):
+        decoder.feed(event)
+    with pytest.raises(StreamInterruptedError):
+        decoder.close()
+
+
+def _build(messages: list[Any], **params: Any) -> dict[str, Any]:
+    body = ADAPTER.build_chat_request(ChatRequest("claude", messages, params), CFG).body
+    assert body is not None
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+def test_request_mapping() -> None:
+    body = _build(
+        [{"role": "developer", "content": "Be brief."},
+         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA="}}]},
+         {"role": "assistant", "content": "", "tool_calls": [
+             {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}},
+             {"id": "t2", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+         {"role": "tool", "tool_call_id": "t1", "content": "one"},
+         {"role": "tool", "tool_call_id": "t2", "content": "two"}],
+        stop="END", tool_choice="required", parallel_tool_calls=False, user="u1", reasoning_effort="low",
+    )
+    assert body["system"] == "Be brief."
+    assert body["messages"][0]["content"][0]["source"] == {"type": "base64", "media_type": "image/png",
+                                                           "data": "AAA="}
+    assert [b["input"] for b in body["messages"][1]["content"]] == [{"a": 1}, {}]
+    assert [b["tool_use_id"] for b in body["messages"][2]["content"]] == ["t1", "t2"]
+    assert body["stop_sequences"] == ["END"]
+    assert body["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+    assert body["metadata"] == {"user_id": "u1"}
+    assert body["thinking"]["type"] == "enabled"
+    assert body["max_tokens"] == DEFAULT_MAX_TOKENS + body["thinking"]["budget_tokens"]
+
+
+def test_request_errors() -> None:
+    bad_args = {"role": "assistant", "tool_calls": [{"id": "t", "function": {"name": "f", "arguments": "{"}}]}
+    with pytest.raises(InvalidRequestError):
+        _build([bad_args])
+    with pytest.raises(UnsupportedParameterError):
+        _build([{"role": "user", "content": "x"}], logprobs=True)
+    with pytest.raises(UnsupportedParameterError):
+        _build([{"role": "user", "content": "x"}], n=2)
+    dropped = ADAPTER.build_chat_request(
+        ChatRequest("claude", [{"role": "user", "content": "x"}], {"seed": 1}),
+        CallSettings(provider="anthropic", base_url=ANTHROPIC_SPEC.base_url, drop_unsupported=True))
+    assert b"seed" not in (dropped.body or b"")
