@@ -38,8 +38,9 @@ def builtin_specs() -> dict[str, ProviderSpec]:
     """Every provider row shipped with llmplex."""
     from .providers.compatible import COMPATIBLE_PROVIDERS
     from .providers.mock import MOCK_SPEC
+    from .providers.native import NATIVE_PROVIDERS
 
-    return {spec.name: spec for spec in (*COMPATIBLE_PROVIDERS, MOCK_SPEC)}
+    return {spec.name: spec for spec in (*COMPATIBLE_PROVIDERS, *NATIVE_PROVIDERS, MOCK_SPEC)}
 
 
 class Registry:

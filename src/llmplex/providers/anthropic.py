@@ -54,7 +54,8 @@ from ..types.chat import (
 from ..types.usage import CompletionUsage, PromptTokensDetails
 from ._errors import error_fields, make_error
 from ._json import dumps
-from .base import Capabilities, ProviderSpec
+from .base import ProviderSpec
+from .native import ANTHROPIC_SPEC
 
 __all__ = ["ANTHROPIC_SPEC", "DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "AnthropicAdapter",
            "AnthropicStreamDecoder"]
@@ -70,19 +71,6 @@ DEFAULT_MAX_TOKENS = 4096
 
 THINKING_BUDGETS: Mapping[str, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
 """``reasoning_effort`` -> ``thinking.budget_tokens`` (1024 is the API minimum); ``none`` sends no thinking."""
-
-ANTHROPIC_SPEC = ProviderSpec(
-    name="anthropic",
-    title="Anthropic",
-    adapter="llmplex.providers.anthropic:AnthropicAdapter",
-    base_url="https://api.anthropic.com/v1",
-    api_key_env=("ANTHROPIC_API_KEY",),
-    auth_header="x-api-key",
-    headers={"anthropic-version": "2023-06-01"},
-    capabilities=Capabilities(vision=True, reasoning=True, json_schema=True, n=False, embeddings=False,
-                              completions=False),
-    docs_url="https://docs.anthropic.com/en/api/messages",
-)
 
 # OpenAI parameters with no Messages API equivalent (native knobs go through ``extra_body``).
 _UNSUPPORTED = frozenset({

@@ -1,5 +1,5 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI today) with scripted replies and fault injection. For our tests, the demo and your tests.
+(OpenAI and Anthropic Messages) with scripted replies and fault injection. For our tests, the demo and your tests.
 
 ```python
 from llmplex.testing import Emulator, Fault, Reply, ToolCall
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
 from ._openai import (
     OpenAIProtocol,
     openai_error_body,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from ._emulator import Emulator, default_protocols
 
 __all__ = [
+    "AnthropicProtocol",
     "ApiError",
     "Emulator",
     "EndKind",
@@ -70,6 +72,8 @@ __all__ = [
     "build_plan",
     "default_protocols",
     "openai_error_body",
+    "render_anthropic_message",
+    "render_anthropic_stream_events",
     "render_chat_completion",
     "render_chat_stream_events",
     "render_completion",

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
+from ._anthropic import AnthropicProtocol
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan
 from ._reply import Reply
@@ -22,7 +23,7 @@ def default_protocols() -> list[ProviderProtocol]:
 
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
-    return [OpenAIProtocol()]
+    return [OpenAIProtocol(), AnthropicProtocol()]
 
 
 class Emulator:

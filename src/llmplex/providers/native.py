@@ -1,0 +1,26 @@
+"""Rows of the providers that speak their own wire protocol (one adapter module each).
+
+Kept apart from the adapters so that listing providers imports no adapter code.
+"""
+
+from __future__ import annotations
+
+from .base import Capabilities, ProviderSpec
+
+__all__ = ["ANTHROPIC_SPEC", "NATIVE_PROVIDERS"]
+
+ANTHROPIC_SPEC = ProviderSpec(
+    name="anthropic",
+    title="Anthropic",
+    adapter="llmplex.providers.anthropic:AnthropicAdapter",
+    base_url="https://api.anthropic.com/v1",
+    api_key_env=("ANTHROPIC_API_KEY",),
+    auth_header="x-api-key",
+    headers={"anthropic-version": "2023-06-01"},
+    # JSON mode / json_schema arrive with structured output (issue 4); until then response_format
+    # raises UnsupportedParameterError.
+    capabilities=Capabilities(vision=True, reasoning=True, json_mode=False, json_schema=False, n=False),
+    docs_url="https://docs.anthropic.com/en/api/messages",
+)
+
+NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC,)
