@@ -80,6 +80,14 @@ CAST: dict[str, Act] = {
             embed_model="openai/text-embedding-3-small", embed_dims=1536, template_tokens=7,
         ),
         Act(
+            "anthropic", "anthropic/claude-sonnet-4-5",
+            tip="Write the body for the reviewer six months from now: the constraint you hit and the "
+                "alternative you rejected.",
+            haiku="A native protocol\nevents, deltas, then a stop\nthe same chunks arrive",
+            tool_preamble="Let me look up today's forecast for Paris.",
+            template_tokens=10,
+        ),
+        Act(
             "groq", "groq/llama-3.3-70b-versatile",
             tip="Explain why the change was made, not just what changed: the diff already shows the what.",
             haiku="Fast as falling light\nthe model thinks out loud and\nwords race to the screen",
@@ -142,7 +150,7 @@ CAST: dict[str, Act] = {
     )
 }
 
-DEFAULT_PROVIDERS: tuple[str, ...] = ("openai", "groq", "mistral", "deepseek", "openrouter", "together")
+DEFAULT_PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "groq", "mistral", "deepseek", "openrouter")
 
 
 def _tokens(text: str | None) -> int:
@@ -151,8 +159,12 @@ def _tokens(text: str | None) -> int:
 
 def _usage(act: Act, prompt: str, text: str | None, reasoning: str | None, extra_prompt: int = 0) -> dict[str, Any]:
     thinking = _tokens(reasoning)
+    prompt_tokens = _tokens(prompt) + act.template_tokens + extra_prompt
+    if act.provider == "anthropic":  # the emulator sends usage verbatim, in each protocol's own shape
+        return {"input_tokens": prompt_tokens, "output_tokens": _tokens(text) + thinking,
+                "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
     return {
-        "prompt_tokens": _tokens(prompt) + act.template_tokens + extra_prompt,
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": _tokens(text) + thinking,
         "completion_tokens_details": {"reasoning_tokens": thinking},
     }

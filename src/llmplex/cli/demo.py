@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument(
         "--providers",
         metavar="A,B,C",
-        help="providers to show (default: openai,groq,mistral,deepseek,openrouter,together; 'all' for every one)",
+        help="providers to show (default: openai,anthropic,groq,mistral,deepseek,openrouter; 'all' for every one)",
     )
     p.set_defaults(run=run, needs_rich=True)
 
