@@ -52,7 +52,9 @@ def assert_clean(error: BaseException) -> None:
         assert not leaks(shown), shown
 
 
-@pytest.mark.parametrize("provider", ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic"])
+@pytest.mark.parametrize(
+    "provider", ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama"]
+)
 def test_canary_key_never_leaks_through_errors_or_logs(
     mode: str, emu: Emulator, debug_logs: Capture, provider: str
 ) -> None:

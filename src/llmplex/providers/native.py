@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .base import Capabilities, ProviderSpec
 
-__all__ = ["ANTHROPIC_SPEC", "NATIVE_PROVIDERS"]
+__all__ = ["ANTHROPIC_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC"]
 
 ANTHROPIC_SPEC = ProviderSpec(
     name="anthropic",
@@ -23,4 +23,18 @@ ANTHROPIC_SPEC = ProviderSpec(
     docs_url="https://docs.anthropic.com/en/api/messages",
 )
 
-NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC,)
+OLLAMA_SPEC = ProviderSpec(
+    name="ollama",
+    title="Ollama",
+    adapter="llmplex.providers.ollama:OllamaAdapter",
+    base_url="http://localhost:11434",
+    base_url_env=("OLLAMA_HOST",),  # may lack a scheme ("127.0.0.1:11434"): the adapter adds http://
+    key_required=False,
+    api_key_env=("OLLAMA_API_KEY",),  # Ollama Cloud: sent as a bearer token
+    # json_schema arrives with structured output (issue 4).
+    capabilities=Capabilities(completions=True, embeddings=True, vision=True, reasoning=True, n=False,
+                              json_mode=True, json_schema=False),
+    docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
+)
+
+NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC, OLLAMA_SPEC)

@@ -1,5 +1,6 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI and Anthropic Messages) with scripted replies and fault injection. For our tests, the demo and your tests.
+(OpenAI, Anthropic Messages and Ollama) with scripted replies and fault injection. For our tests,
+the demo and your tests.
 
 ```python
 from llmplex.testing import Emulator, Fault, Reply, ToolCall
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
     openai_error_body,
@@ -62,6 +64,7 @@ __all__ = [
     "Ending",
     "Exchange",
     "Fault",
+    "OllamaProtocol",
     "OpenAIProtocol",
     "ProviderProtocol",
     "RecordedRequest",
@@ -81,6 +84,8 @@ __all__ = [
     "render_embeddings",
     "render_error",
     "render_models",
+    "render_ollama_chat",
+    "render_ollama_chat_stream",
 ]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from ._anthropic import AnthropicProtocol
+from ._ollama import OllamaProtocol
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan
 from ._reply import Reply
@@ -23,7 +24,7 @@ def default_protocols() -> list[ProviderProtocol]:
 
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
-    return [OpenAIProtocol(), AnthropicProtocol()]
+    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol()]
 
 
 class Emulator:
