@@ -22,11 +22,8 @@ The API sends no creation time: ``created`` is 0. Completions and embeddings are
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from .._framing import SSEEvent
 from .._http import HttpRequest, HttpResponse
@@ -54,14 +51,13 @@ from ..types.chat import (
 from ..types.usage import CompletionUsage, PromptTokensDetails
 from ._errors import error_fields, make_error
 from ._json import dumps
+from ._shared import drop_or_raise, json_arguments, message_as_mapping, with_extra
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
 
 __all__ = ["ANTHROPIC_SPEC", "DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "AnthropicAdapter",
            "AnthropicStreamDecoder"]
 
-logger = logging.getLogger("llmplex")
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _USER_AGENT = "llmplex/0.1.0"
 
@@ -147,13 +143,7 @@ class AnthropicAdapter:
         return out
 
     def _unsupported(self, key: str, cfg: CallSettings) -> None:
-        if not cfg.drop_unsupported:
-            raise UnsupportedParameterError(
-                f"{self.spec.name} does not support the parameter {key!r}; remove it, pass native "
-                f"Messages API fields through extra_body, or pass drop_unsupported=True to drop it",
-                provider=self.spec.name, param=key,
-            )
-        logger.warning("llmplex: dropped parameter %r unsupported by %s", key, self.spec.name)
+        drop_or_raise(self.spec.name, key, cfg, "native Messages API")
 
     # -- responses --------------------------------------------------------------------------
 
@@ -165,7 +155,7 @@ class AnthropicAdapter:
             raise self._invalid("'content' is not a list")
         message = _message(blocks, self.spec.name)
         stop = data.get("stop_reason")
-        choice = _extra(Choice(index=0, message=message, finish_reason=_finish(stop)), native_finish_reason=stop)
+        choice = with_extra(Choice(index=0, message=message, finish_reason=_finish(stop)), native_finish_reason=stop)
         return ChatCompletion(id=str(data.get("id") or ""), created=0, model=str(data.get("model") or ""),
                               choices=[choice], usage=_usage(data.get("usage")))
 
@@ -218,7 +208,7 @@ def _convert_messages(messages: Sequence[Any]) -> tuple[Any, list[dict[str, Any]
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
     for raw in messages:
-        msg = _as_mapping(raw)
+        msg = message_as_mapping(raw)
         role = msg.get("role")
         if role in ("system", "developer"):
             system.extend(_text_blocks(msg.get("content"), role))
@@ -238,14 +228,6 @@ def _convert_messages(messages: Sequence[Any]) -> tuple[Any, list[dict[str, Any]
     return _system_value(system), turns
 
 
-def _as_mapping(message: Any) -> Mapping[str, Any]:
-    if isinstance(message, Mapping):
-        return message
-    to_param = getattr(message, "to_param", None)
-    if callable(to_param):
-        result: Mapping[str, Any] = to_param()
-        return result
-    raise InvalidRequestError(f"a message must be a dict, not {type(message).__name__}")
 
 
 def _system_value(blocks: list[dict[str, Any]]) -> Any:
@@ -459,8 +441,6 @@ def _usage(raw: Any) -> CompletionUsage | None:
                            prompt_tokens_details=details)
 
 
-def _arguments(value: Any) -> str:
-    return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _unsupported_block(kind: Any, provider: str) -> InvalidResponseError:
@@ -482,7 +462,7 @@ def _message(blocks: list[Any], provider: str) -> ChatCompletionMessage:
             texts.append(block.get("text") or "")
         elif kind == "tool_use":
             calls.append(ChatCompletionMessageToolCall(
-                id=block["id"], function=Function(name=block["name"], arguments=_arguments(block.get("input")))))
+                id=block["id"], function=Function(name=block["name"], arguments=json_arguments(block.get("input")))))
         elif kind in ("thinking", "redacted_thinking"):
             thinking.append(dict(block))
             reasoning.append(block.get("thinking") or "")
@@ -491,14 +471,9 @@ def _message(blocks: list[Any], provider: str) -> ChatCompletionMessage:
     text = "".join(texts)
     message = ChatCompletionMessage(content=text if text or not calls else None, tool_calls=calls or None,
                                     reasoning_content="".join(reasoning) or None)
-    return _extra(message, thinking_blocks=thinking) if thinking else message
+    return with_extra(message, thinking_blocks=thinking) if thinking else message
 
 
-def _extra(obj: ModelT, **fields: Any) -> ModelT:
-    """Set provider facts the OpenAI shape has no field for (kept in ``model_extra``)."""
-    for key, value in fields.items():
-        setattr(obj, key, value)
-    return obj
 
 
 # -- streaming -------------------------------------------------------------------------------
@@ -555,7 +530,7 @@ class AnthropicStreamDecoder:
     def _chunk(self, delta: ChoiceDelta | None = None, finish: Any = None, usage: CompletionUsage | None = None,
                **choice_extra: Any) -> ChatCompletionChunk:
         choices = [] if delta is None else [
-            _extra(ChunkChoice(index=0, delta=delta, finish_reason=_finish(finish)), **choice_extra)]
+            with_extra(ChunkChoice(index=0, delta=delta, finish_reason=_finish(finish)), **choice_extra)]
         return ChatCompletionChunk(id=self._id, model=self._model, choices=choices, usage=usage)
 
     def _message_start(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
@@ -616,7 +591,7 @@ class AnthropicStreamDecoder:
         if state["type"] == "tool_use" and not state["args"]:
             return [self._tool_args(state["tool"], "{}")]  # no input at all: the parsed form is {}
         if "block" in state:
-            return [self._chunk(_extra(ChoiceDelta(), thinking_blocks=[state["block"]]))]
+            return [self._chunk(with_extra(ChoiceDelta(), thinking_blocks=[state["block"]]))]
         return []
 
     def _message_delta(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:

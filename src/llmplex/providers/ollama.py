@@ -27,9 +27,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from .._http import HttpRequest, HttpResponse
 from .._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
@@ -58,13 +56,13 @@ from ..types.embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from ..types.usage import CompletionUsage
 from ._errors import error_fields, make_error
 from ._json import dumps
+from ._shared import drop_or_raise, json_arguments, message_as_mapping, with_extra
 from .base import ProviderSpec
 from .native import OLLAMA_SPEC
 
 __all__ = ["OLLAMA_SPEC", "OllamaAdapter", "OllamaChatStreamDecoder", "OllamaCompletionStreamDecoder"]
 
 logger = logging.getLogger("llmplex")
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _USER_AGENT = "llmplex/0.1.0"
 
@@ -237,13 +235,7 @@ class OllamaAdapter:
         body.update(extra)
 
     def _unsupported(self, key: str, cfg: CallSettings) -> None:
-        if not cfg.drop_unsupported:
-            raise UnsupportedParameterError(
-                f"{self.spec.name} does not support the parameter {key!r}; remove it, pass native Ollama "
-                f"fields through extra_body, or pass drop_unsupported=True to drop it",
-                provider=self.spec.name, param=key,
-            )
-        logger.warning("llmplex: dropped parameter %r unsupported by %s", key, self.spec.name)
+        drop_or_raise(self.spec.name, key, cfg, "native Ollama")
 
     def _request(self, path: str, body: dict[str, Any], cfg: CallSettings, stream: bool) -> HttpRequest:
         return HttpRequest("POST", self.url(cfg, path), self._headers(cfg, stream), dumps(body),
@@ -294,7 +286,7 @@ class OllamaAdapter:
         message = ChatCompletionMessage(content=text if text or not calls else None, tool_calls=calls or None,
                                         reasoning_content=raw.get("thinking") or None)
         reason = data.get("done_reason")
-        choice = _extra(Choice(index=0, message=message, finish_reason=_finish(data, bool(calls))),
+        choice = with_extra(Choice(index=0, message=message, finish_reason=_finish(data, bool(calls))),
                         native_finish_reason=reason)
         return ChatCompletion(id="", created=_created(data.get("created_at")), model=str(data.get("model") or ""),
                               choices=[choice], usage=_usage(data))
@@ -365,7 +357,7 @@ def _convert_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     names: dict[str, str] = {}  # tool call id -> function name, for the tool messages' tool_name
     out: list[dict[str, Any]] = []
     for raw in messages:
-        msg = _as_mapping(raw)
+        msg = message_as_mapping(raw)
         role = msg.get("role")
         if role in ("system", "developer"):
             out.append({"role": "system", "content": _text(msg.get("content"), str(role))})
@@ -384,18 +376,6 @@ def _convert_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _as_mapping(message: Any) -> Mapping[str, Any]:
-    if isinstance(message, Mapping):
-        return message
-    to_param = getattr(message, "to_param", None)
-    if callable(to_param):
-        result: Mapping[str, Any] = to_param()
-        return result
-    dump = getattr(message, "model_dump", None)
-    if callable(dump):
-        dumped: Mapping[str, Any] = dump(exclude_none=True)
-        return dumped
-    raise InvalidRequestError(f"a message must be a dict, not {type(message).__name__}")
 
 
 def _text(content: Any, role: str) -> str:
@@ -505,10 +485,6 @@ def _created(value: Any) -> int:
     return int(stamp.timestamp())
 
 
-def _arguments(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _tool_calls(raw: Any, start: int) -> list[tuple[str, str, str]]:
@@ -517,25 +493,20 @@ def _tool_calls(raw: Any, start: int) -> list[tuple[str, str, str]]:
     for offset, call in enumerate(raw or []):
         fn = call["function"]
         call_id = call.get("id") or f"call_{start + offset}"
-        out.append((str(call_id), str(fn["name"]), _arguments(fn.get("arguments"))))
+        out.append((str(call_id), str(fn["name"]), json_arguments(fn.get("arguments"))))
     return out
 
 
 def _completion(data: Mapping[str, Any], text: str, finish: str | None) -> Completion:
     choice = CompletionChoice(index=0, text=text, finish_reason=finish)
     if data.get("done"):
-        choice = _extra(choice, native_finish_reason=data.get("done_reason"))
+        choice = with_extra(choice, native_finish_reason=data.get("done_reason"))
     if data.get("thinking"):
-        choice = _extra(choice, reasoning_content=data["thinking"])
+        choice = with_extra(choice, reasoning_content=data["thinking"])
     return Completion(id="", created=_created(data.get("created_at")), model=str(data.get("model") or ""),
                       choices=[choice], usage=_usage(data) if data.get("done") else None)
 
 
-def _extra(obj: ModelT, **fields: Any) -> ModelT:
-    """Set provider facts the OpenAI shape has no field for (kept in ``model_extra``)."""
-    for key, value in fields.items():
-        setattr(obj, key, value)
-    return obj
 
 
 # -- streaming -------------------------------------------------------------------------------
@@ -618,7 +589,7 @@ class OllamaChatStreamDecoder(_LineDecoder):
             if delta.content is None and delta.reasoning_content is None and not calls and delta.role is None:
                 return []
             return [self._chunk(payload, ChunkChoice(index=0, delta=delta))]
-        choice = _extra(ChunkChoice(index=0, delta=delta, finish_reason=_finish(payload, self._tools > 0)),
+        choice = with_extra(ChunkChoice(index=0, delta=delta, finish_reason=_finish(payload, self._tools > 0)),
                         native_finish_reason=payload.get("done_reason"))
         return [self._chunk(payload, choice, _usage(payload))]
 
