@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import sys
 from array import array
 from collections.abc import Mapping
@@ -25,18 +24,17 @@ from ..errors import (
     LLMError,
     StreamInterruptedError,
     StreamParseError,
-    UnsupportedParameterError,
 )
 from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.completion import Completion
 from ..types.embedding import CreateEmbeddingResponse
 from ._errors import error_fields, make_error, parse_json_error_body
 from ._json import dumps
+from ._shared import drop_or_raise
 from .base import ProviderSpec
 
 __all__ = ["OpenAIAdapter", "OpenAIChatStreamDecoder", "OpenAICompletionStreamDecoder"]
 
-logger = logging.getLogger("llmplex")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _USER_AGENT = "llmplex/0.1.0"
@@ -93,14 +91,7 @@ class OpenAIAdapter:
         out: dict[str, Any] = {}
         for key, value in params.items():
             if key in spec.unsupported_params:
-                if not cfg.drop_unsupported:
-                    raise UnsupportedParameterError(
-                        f"{spec.name} does not support the parameter {key!r}; remove it, "
-                        f"or pass drop_unsupported=True to drop it with a warning",
-                        provider=spec.name,
-                        param=key,
-                    )
-                logger.warning("llmplex: dropped parameter %r unsupported by %s", key, spec.name)
+                drop_or_raise(spec.name, key, cfg)
                 continue
             out[spec.renamed_params.get(key, key)] = value
         return out
