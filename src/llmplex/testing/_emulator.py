@@ -4,7 +4,6 @@ request to the first protocol whose routes match, and runs them all on one `Http
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -179,11 +178,16 @@ class Emulator:
 
     def wait_until_idle(self, timeout: float = 2.0) -> bool:
         """Wait until no connection is open; True if that happened within `timeout` seconds."""
-        return _wait(lambda: self._server.open_connections == 0, timeout)
+        return self._wait(lambda: self._server.open_connections == 0, timeout)
 
     def wait_for_requests(self, count: int, timeout: float = 2.0) -> bool:
         """Wait until at least `count` requests were received; True if within `timeout` seconds."""
-        return _wait(lambda: len(self._requests) >= count, timeout)
+        return self._wait(lambda: len(self._requests) >= count, timeout)
+
+    def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
+        changed = self._server.changed
+        with changed:
+            return changed.wait_for(condition, timeout)
 
     # -- dispatch (server thread) ----------------------------------------------------------------------
     def _take_reply(self) -> Reply:
@@ -198,19 +202,11 @@ class Emulator:
             self._requests.append(request)
             exchange = Exchange(self._seq, self._take_reply)
             api_key = self._api_key
+        with self._server.changed:
+            self._server.changed.notify_all()
         protocol = next((p for p in self._protocols if p.matches(request)), None)
         if protocol is None:
             return self._protocols[0].not_found(request, exchange)
         if api_key is not None and not protocol.authorized(request, api_key):
             return protocol.unauthorized(request, exchange)
         return protocol.handle(request, exchange)
-
-
-def _wait(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.005)

@@ -449,6 +449,8 @@ class HttpServer:
         self.stopping = False
         self.open_connections = 0
         self.total_connections = 0
+        self.changed = threading.Condition()
+        """Notified whenever a connection opens or closes or a request is recorded."""
         self._conns: set[_Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -544,13 +546,17 @@ class HttpServer:
 
     def _opened(self, conn: _Connection) -> None:
         self._conns.add(conn)
-        self.open_connections += 1
-        self.total_connections += 1
+        with self.changed:
+            self.open_connections += 1
+            self.total_connections += 1
+            self.changed.notify_all()
 
     def _closed(self, conn: _Connection) -> None:
         if conn in self._conns:
             self._conns.discard(conn)
-            self.open_connections -= 1
+            with self.changed:
+                self.open_connections -= 1
+                self.changed.notify_all()
 
     def _respond(self, request: RecordedRequest) -> ResponsePlan:
         try:
