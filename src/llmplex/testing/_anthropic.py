@@ -16,14 +16,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._openai_render import dump_json, status_phrase
+from ._openai_render import status_phrase
 from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
 from ._reply import ApiError, Reply
+from ._text import content_text, dump_json, message_list, pieces, raw_body, words
 
 __all__ = [
     "ERROR_TYPES",
@@ -80,32 +80,12 @@ def anthropic_error_body(
 # resolving a Reply against a request
 
 
-def _words(text: str | None) -> int:
-    return len(text.split()) if text else 0
 
 
-def _content_text(content: Any) -> str:
-    """A message's text: a string, or its ``text`` blocks joined by spaces."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [b.get("text") for b in content if isinstance(b, Mapping) and b.get("type", "text") == "text"]
-        return " ".join(p for p in parts if isinstance(p, str))
-    return ""
 
 
-def _messages(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    messages = request.get("messages")
-    return [m for m in messages if isinstance(m, Mapping)] if isinstance(messages, list) else []
 
 
-def _pieces(text: str, words: int) -> list[str]:
-    """`text` in deltas of `words` words (leading spaces kept); joining them gives `text` back."""
-    tokens = re.findall(r"\s*\S+", text)
-    if not tokens:
-        return [text] if text else []
-    tokens[-1] += text[sum(map(len, tokens)) :]
-    return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
 
 
 def _signature(thinking: str) -> str:
@@ -140,11 +120,11 @@ class _Message:
 
 
 def _resolve(reply: Reply, request: Mapping[str, Any]) -> _Message:
-    messages = _messages(request)
+    messages = message_list(request)
     text = reply.text if reply.text is not None else reply.refusal
     if text is None and not reply.tool_calls:
         users = [m for m in messages if m.get("role") == "user"]
-        text = "Echo: " + (_content_text(users[-1].get("content")) if users else "")
+        text = "Echo: " + (content_text(users[-1].get("content")) if users else "")
     offset = sum(
         1
         for m in messages
@@ -168,9 +148,9 @@ def _resolve(reply: Reply, request: Mapping[str, Any]) -> _Message:
     if reply.usage is not None:
         usage = dict(reply.usage)
     else:
-        system = _content_text(request.get("system"))
-        prompt = max(1, _words(system) + sum(_words(_content_text(m.get("content"))) for m in messages))
-        output = _words(text) + _words(reply.reasoning) + sum(_words(t.arguments) for t in tools)
+        system = content_text(request.get("system"))
+        prompt = max(1, words(system) + sum(words(content_text(m.get("content"))) for m in messages))
+        output = words(text) + words(reply.reasoning) + sum(words(t.arguments) for t in tools)
         usage = {
             "input_tokens": prompt,
             "cache_creation_input_tokens": 0,
@@ -242,11 +222,11 @@ def _block_events(msg: _Message, chunk_words: int) -> list[tuple[bytes, bool]]:
         out.append((_event("content_block_stop", {"type": "content_block_stop", "index": index}), False))
 
     if msg.reasoning is not None:
-        deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(msg.reasoning, chunk_words)]
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in pieces(msg.reasoning, chunk_words)]
         deltas.append({"type": "signature_delta", "signature": _signature(msg.reasoning)})
         block({"type": "thinking", "thinking": "", "signature": ""}, deltas)
     if msg.text is not None:
-        block({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in _pieces(msg.text, chunk_words)])
+        block({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in pieces(msg.text, chunk_words)])
     for tool in msg.tools:
         args = tool.arguments
         fragments = [""] + [args[at : at + _ARGUMENT_FRAGMENT] for at in range(0, len(args), _ARGUMENT_FRAGMENT)]
@@ -384,9 +364,8 @@ class AnthropicProtocol:
             return self._error(400, ApiError(str(invalid), "invalid_request_error"), exchange, None)
         reply = exchange.take_reply()
         stream = payload.get("stream") is True
-        if reply.body is not None:
-            raw = reply.body
-            body = dump_json(raw) if isinstance(raw, dict) else raw.encode() if isinstance(raw, str) else raw
+        body = raw_body(reply)
+        if body is not None:
             return self._plan(reply.status, body, exchange, reply)
         if reply.status >= 400 or (reply.api_error is not None and (reply.error_after_chunks is None or not stream)):
             status = reply.status if reply.status >= 400 else 500

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._openai_render import _embedding_dims, _vector, dump_json
+from ._openai_render import _embedding_dims, _vector
 from ._plan import Exchange, RecordedRequest, ResponsePlan, Segment, build_plan
 from ._reply import Reply
+from ._text import content_text, dump_json, message_list, pieces, raw_body, words
 
 __all__ = [
     "CREATED_AT",
@@ -47,26 +47,12 @@ _DONE_REASONS = {"tool_calls": "stop", "end_turn": "stop", "max_tokens": "length
 # resolving a Reply against a request
 
 
-def _words(text: str | None) -> int:
-    return len(text.split()) if text else 0
 
 
-def _pieces(text: str, words: int) -> list[str]:
-    """`text` in pieces of `words` words (leading spaces kept); joining them gives `text` back."""
-    tokens = re.findall(r"\s*\S+", text)
-    if not tokens:
-        return [text] if text else []
-    tokens[-1] += text[sum(map(len, tokens)) :]
-    return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
 
 
-def _content_text(content: Any) -> str:
-    return content if isinstance(content, str) else ""
 
 
-def _messages(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    messages = request.get("messages")
-    return [m for m in messages if isinstance(m, Mapping)] if isinstance(messages, list) else []
 
 
 def _arguments(value: str | dict[str, Any]) -> Any:
@@ -121,7 +107,7 @@ def _resolve(reply: Reply, request: Mapping[str, Any], prompt_text: str, echo: s
     if text is None:
         text = "" if reply.tool_calls else "Echo: " + echo
     offset = sum(
-        len(m["tool_calls"]) for m in _messages(request) if isinstance(m.get("tool_calls"), list)
+        len(m["tool_calls"]) for m in message_list(request) if isinstance(m.get("tool_calls"), list)
     )
     tools = [
         {"id": call.id or f"call_{offset + i + 1}",
@@ -134,23 +120,23 @@ def _resolve(reply: Reply, request: Mapping[str, Any], prompt_text: str, echo: s
     prompt = _int(usage, "prompt_eval_count", "prompt_tokens", "input_tokens")
     output = _int(usage, "eval_count", "completion_tokens", "output_tokens")
     if prompt is None:
-        prompt = max(1, _words(prompt_text))
+        prompt = max(1, words(prompt_text))
     if output is None:
-        output = _words(text) + _words(reply.reasoning) + sum(_words(dump_json(t).decode()) for t in tools)
+        output = words(text) + words(reply.reasoning) + sum(words(dump_json(t).decode()) for t in tools)
     return _Answer(_model(reply, request), text, reply.reasoning, tools, done_reason, prompt, output)
 
 
 def _chat_answer(reply: Reply, request: Mapping[str, Any]) -> _Answer:
-    messages = _messages(request)
+    messages = message_list(request)
     users = [m for m in messages if m.get("role") == "user"]
-    echo = _content_text(users[-1].get("content")) if users else ""
-    prompt_text = " ".join(_content_text(m.get("content")) for m in messages)
+    echo = content_text(users[-1].get("content")) if users else ""
+    prompt_text = " ".join(content_text(m.get("content")) for m in messages)
     return _resolve(reply, request, prompt_text, echo)
 
 
 def _generate_answer(reply: Reply, request: Mapping[str, Any]) -> _Answer:
-    prompt = _content_text(request.get("prompt"))
-    answer = _resolve(reply, request, " ".join([_content_text(request.get("system")), prompt]), prompt)
+    prompt = content_text(request.get("prompt"))
+    answer = _resolve(reply, request, " ".join([content_text(request.get("system")), prompt]), prompt)
     return dataclasses.replace(answer, tools=[])  # /api/generate has no tool calls
 
 
@@ -191,8 +177,8 @@ def _line(obj: Mapping[str, Any]) -> bytes:
 def _stream(reply: Reply, answer: _Answer, piece: Callable[..., dict[str, Any]], final: dict[str, Any]) -> list[bytes]:
     """Thinking pieces, content pieces, the tool-call line, then `final` (or the stream error)."""
     head = {"model": answer.model, "created_at": CREATED_AT}
-    deltas = [piece("", thinking=p) for p in _pieces(answer.reasoning or "", reply.chunk_words)]
-    deltas += [piece(p) for p in _pieces(answer.text, reply.chunk_words)]
+    deltas = [piece("", thinking=p) for p in pieces(answer.reasoning or "", reply.chunk_words)]
+    deltas += [piece(p) for p in pieces(answer.text, reply.chunk_words)]
     lines = [_line({**head, **d, "done": False, **reply.extra}) for d in deltas]
     if reply.api_error is not None and reply.error_after_chunks is not None:
         return [*lines[: reply.error_after_chunks], _line({"error": reply.api_error.message})]
@@ -271,7 +257,7 @@ def render_ollama_embed(reply: Reply, request: Mapping[str, Any]) -> dict[str, A
         "embeddings": [_vector(text, dims) for text in inputs],
         "total_duration": 20_000_000 + 1_000_000 * len(inputs),
         "load_duration": 5_000_000,
-        "prompt_eval_count": tokens if tokens is not None else sum(max(1, _words(t)) for t in inputs),
+        "prompt_eval_count": tokens if tokens is not None else sum(max(1, words(t)) for t in inputs),
     }
     body.update(reply.extra)
     return body
@@ -371,9 +357,8 @@ class OllamaProtocol:
             return self._plan(400, dump_json({"error": str(invalid)}), None)
         reply = exchange.take_reply()
         stream = payload.get("stream", True) is True and route != "/api/embed"
-        if reply.body is not None:
-            raw = reply.body
-            body = dump_json(raw) if isinstance(raw, dict) else raw.encode() if isinstance(raw, str) else raw
+        body = raw_body(reply)
+        if body is not None:
             return self._plan(reply.status, body, reply)
         if reply.status >= 400 or (reply.api_error is not None and (reply.error_after_chunks is None or not stream)):
             status = reply.status if reply.status >= 400 else 500

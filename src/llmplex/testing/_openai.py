@@ -23,7 +23,6 @@ from ._openai_render import (
     MAX_EMBEDDING_DIMS,
     MAX_N,
     MISSING_KEY_MESSAGE,
-    dump_json,
     embedding_inputs,
     mask_key,
     openai_error_body,
@@ -38,6 +37,7 @@ from ._openai_render import (
 )
 from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
 from ._reply import ApiError, Reply
+from ._text import dump_json, raw_body
 
 __all__ = [
     "OpenAIProtocol",
@@ -260,9 +260,8 @@ class OpenAIProtocol:
 
     def _reply_plan(self, route: Route, reply: Reply, payload: dict[str, Any], exchange: Exchange) -> ResponsePlan:
         stream = payload.get("stream") is True and route is not Route.EMBEDDINGS
-        if reply.body is not None:
-            raw = reply.body
-            body = dump_json(raw) if isinstance(raw, dict) else raw.encode() if isinstance(raw, str) else raw
+        body = raw_body(reply)
+        if body is not None:
             return self._plan(reply.status, body, exchange, reply)
         if reply.status >= 400 or (reply.api_error is not None and (reply.error_after_chunks is None or not stream)):
             status = reply.status if reply.status >= 400 else 500

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 import random
-import re
 import struct
 import time
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 
 from ._reply import ApiError, Reply
+from ._text import content_text, dump_json, message_list, pieces, words
 
 __all__ = [
     "openai_error_body",
@@ -127,46 +127,16 @@ def mask_key(key: str) -> str:
 # helpers shared by the renderers
 
 
-def dump_json(obj: Any, *, pretty: bool = False) -> bytes:
-    kwargs: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
-    try:
-        return json.dumps(obj, ensure_ascii=False, **kwargs).encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates in user text: fall back to \\u escapes
-        return json.dumps(obj, **kwargs).encode("ascii")
-
-
 def _event(obj: Any) -> bytes:
     return b"data: " + dump_json(obj) + b"\n\n"
 
 
-def _words(text: str | None) -> int:
-    return len(text.split()) if text else 0
 
 
-def _content_text(content: Any) -> str:
-    """The text of a message's content: a string, or the text parts of a list joined by spaces."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, Mapping)]
-        return " ".join(p for p in parts if isinstance(p, str))
-    return ""
 
 
-def _messages(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    messages = request.get("messages")
-    if not isinstance(messages, list):
-        return []
-    return [m for m in messages if isinstance(m, Mapping)]
 
 
-def _pieces(text: str, words: int) -> list[str]:
-    """Split `text` into deltas of `words` words, spaces kept (leading, like OpenAI's tokens)."""
-    tokens = re.findall(r"\s*\S+", text)
-    if not tokens:
-        return [text] if text else []
-    tokens[-1] += text[sum(map(len, tokens)) :]
-    return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
 
 
 def _response_id(prefix: str, request: Mapping[str, Any], given: str | None) -> str:
@@ -242,11 +212,11 @@ class _Chat:
 
 
 def _resolve_chat(reply: Reply, request: Mapping[str, Any]) -> _Chat:
-    messages = _messages(request)
+    messages = message_list(request)
     text = reply.text
     if text is None and not reply.tool_calls and reply.refusal is None:
         users = [m for m in messages if m.get("role") == "user"]
-        text = "Echo: " + (_content_text(users[-1].get("content")) if users else "")
+        text = "Echo: " + (content_text(users[-1].get("content")) if users else "")
     offset = sum(len(m.get("tool_calls") or []) for m in messages if isinstance(m.get("tool_calls"), list))
     calls: list[dict[str, Any]] = []
     for i, call in enumerate(reply.tool_calls):
@@ -259,9 +229,9 @@ def _resolve_chat(reply: Reply, request: Mapping[str, Any]) -> _Chat:
             }
         )
     n = _n(request)
-    prompt = max(1, sum(_words(_content_text(m.get("content"))) for m in messages))
-    reasoning = _words(reply.reasoning)
-    said = _words(text) + _words(reply.refusal) + sum(_words(c["function"]["arguments"]) for c in calls)
+    prompt = max(1, sum(words(content_text(m.get("content"))) for m in messages))
+    reasoning = words(reply.reasoning)
+    said = words(text) + words(reply.refusal) + sum(words(c["function"]["arguments"]) for c in calls)
     return _Chat(
         model=_model(reply, request),
         text=text,
@@ -316,9 +286,9 @@ def _chat_deltas(chat: _Chat, chunk_words: int) -> list[dict[str, Any]]:
     deltas: list[dict[str, Any]] = [
         {"role": "assistant", "content": "" if chat.text is not None else None, "refusal": None}
     ]
-    deltas += [{"reasoning_content": p} for p in _pieces(chat.reasoning or "", chunk_words)]
-    deltas += [{"content": p} for p in _pieces(chat.text or "", chunk_words)]
-    deltas += [{"refusal": p} for p in _pieces(chat.refusal or "", chunk_words)]
+    deltas += [{"reasoning_content": p} for p in pieces(chat.reasoning or "", chunk_words)]
+    deltas += [{"content": p} for p in pieces(chat.text or "", chunk_words)]
+    deltas += [{"refusal": p} for p in pieces(chat.refusal or "", chunk_words)]
     for index, call in enumerate(chat.tool_calls):
         function = call["function"]
         head = {"index": index, "id": call["id"], "type": "function"}
@@ -405,8 +375,8 @@ def _completion_texts(reply: Reply, request: Mapping[str, Any]) -> tuple[list[st
     prompts = _prompts(request.get("prompt"))
     n = _n(request)
     texts = [reply.text if reply.text is not None else f"Echo: {p}" for p in prompts for _ in range(n)]
-    prompt_tokens = max(1, sum(_words(p) for p in prompts))
-    usage = _usage(reply, prompt_tokens, sum(_words(t) for t in texts), 0)
+    prompt_tokens = max(1, sum(words(p) for p in prompts))
+    usage = _usage(reply, prompt_tokens, sum(words(t) for t in texts), 0)
     if reply.usage is None:
         usage = {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
     return texts, usage
@@ -465,7 +435,7 @@ def render_completion_stream_events(
         body.update(reply.extra)
         return _event(body)
 
-    steps = [[(i, p) for p in _pieces(t, reply.chunk_words)] for i, t in enumerate(texts)]
+    steps = [[(i, p) for p in pieces(t, reply.chunk_words)] for i, t in enumerate(texts)]
     flat = [step for choice in steps for step in choice]
     failing = reply.api_error is not None and reply.error_after_chunks is not None
     if failing:
@@ -490,7 +460,7 @@ def render_completion_stream_events(
 def embedding_inputs(value: Any) -> list[tuple[str, int]] | None:
     """(hash key, token count) per input; None when the input shape is invalid."""
     if isinstance(value, str):
-        return [(value, max(1, _words(value)))] if value else None
+        return [(value, max(1, words(value)))] if value else None
     if not isinstance(value, list) or not value or len(value) > MAX_EMBEDDING_INPUTS:
         return None
     if all(isinstance(t, int) and not isinstance(t, bool) for t in value):
@@ -498,7 +468,7 @@ def embedding_inputs(value: Any) -> list[tuple[str, int]] | None:
     out: list[tuple[str, int]] = []
     for item in value:
         if isinstance(item, str) and item:
-            out.append((item, max(1, _words(item))))
+            out.append((item, max(1, words(item))))
         elif isinstance(item, list) and item and all(isinstance(t, int) for t in item):
             out.append((json.dumps(item), len(item)))
         else:
