@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from .._requests import CallSettings
-from ..errors import InvalidRequestError, UnsupportedParameterError
+from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
 
-__all__ = ["drop_or_raise", "json_arguments", "message_as_mapping", "with_extra"]
+__all__ = [
+    "drop_or_raise", "invalid_response", "json_arguments", "load_json_object", "message_as_mapping", "with_extra",
+]
 
 logger = logging.getLogger("llmplex")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -46,6 +48,22 @@ def with_extra(obj: ModelT, **fields: Any) -> ModelT:
     for key, value in fields.items():
         setattr(obj, key, value)
     return obj
+
+
+def invalid_response(provider: str, what: str) -> InvalidResponseError:
+    """The error for a response body that does not have the provider's documented shape."""
+    return InvalidResponseError(f"{provider} returned an unexpected response: {what}", provider=provider)
+
+
+def load_json_object(body: bytes, provider: str) -> dict[str, Any]:
+    """A response body that must be a JSON object."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise invalid_response(provider, f"the body is not JSON ({len(body)} bytes)") from None
+    if not isinstance(data, dict):
+        raise invalid_response(provider, "the body is not a JSON object")
+    return data
 
 
 def drop_or_raise(provider: str, key: str, cfg: CallSettings, native: str = "provider-specific") -> None:

@@ -51,7 +51,14 @@ from ..types.chat import (
 from ..types.usage import CompletionUsage, PromptTokensDetails
 from ._errors import error_fields, make_error
 from ._json import dumps
-from ._shared import drop_or_raise, json_arguments, message_as_mapping, with_extra
+from ._shared import (
+    drop_or_raise,
+    invalid_response,
+    json_arguments,
+    load_json_object,
+    message_as_mapping,
+    with_extra,
+)
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
 
@@ -160,19 +167,13 @@ class AnthropicAdapter:
                               choices=[choice], usage=_usage(data.get("usage")))
 
     def _load(self, resp: HttpResponse) -> dict[str, Any]:
-        try:
-            data = json.loads(resp.body)
-        except ValueError:
-            raise self._invalid(f"the body is not JSON ({len(resp.body)} bytes)") from None
-        if not isinstance(data, dict):
-            raise self._invalid("the body is not a JSON object")
+        data = load_json_object(resp.body, self.spec.name)
         if data.get("type") == "error" or ("error" in data and "content" not in data):
             raise self.error_from_event(data)
         return data
 
     def _invalid(self, what: str) -> InvalidResponseError:
-        return InvalidResponseError(f"{self.spec.name} returned an unexpected response: {what}",
-                                    provider=self.spec.name)
+        return invalid_response(self.spec.name, what)
 
     def chat_stream_decoder(self, req: ChatRequest) -> AnthropicStreamDecoder:
         """A decoder of the Messages SSE stream."""

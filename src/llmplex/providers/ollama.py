@@ -54,9 +54,16 @@ from ..types.chat import (
 from ..types.completion import Completion, CompletionChoice
 from ..types.embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from ..types.usage import CompletionUsage
-from ._errors import error_fields, make_error
+from ._errors import error_fields, make_error, parse_json_error_body
 from ._json import dumps
-from ._shared import drop_or_raise, json_arguments, message_as_mapping, with_extra
+from ._shared import (
+    drop_or_raise,
+    invalid_response,
+    json_arguments,
+    load_json_object,
+    message_as_mapping,
+    with_extra,
+)
 from .base import ProviderSpec
 from .native import OLLAMA_SPEC
 
@@ -320,11 +327,7 @@ class OllamaAdapter:
 
     def parse_error(self, resp: HttpResponse) -> LLMError:
         """``{"error": "..."}`` (any status: 404 model not found, 400, 500 …) -> the typed error."""
-        try:
-            data: Any = json.loads(resp.body)
-        except ValueError:
-            data = resp.body.decode("utf-8", "replace").strip()[:500]
-        message, code, type_, param = error_fields(data)
+        message, code, type_, param = parse_json_error_body(resp.body)
         return make_error(resp.status, message, provider=self.spec.name, code=code, error_type=type_,
                           param=param, headers=resp.headers)
 
@@ -335,19 +338,13 @@ class OllamaAdapter:
                           error_type=type_, param=param)
 
     def _load(self, resp: HttpResponse) -> dict[str, Any]:
-        try:
-            data = json.loads(resp.body)
-        except ValueError:
-            raise self._invalid(f"the body is not JSON ({len(resp.body)} bytes)") from None
-        if not isinstance(data, dict):
-            raise self._invalid("the body is not a JSON object")
+        data = load_json_object(resp.body, self.spec.name)
         if "error" in data:
             raise self.error_from_payload(data)
         return data
 
     def _invalid(self, what: str) -> InvalidResponseError:
-        return InvalidResponseError(f"{self.spec.name} returned an unexpected response: {what}",
-                                    provider=self.spec.name)
+        return invalid_response(self.spec.name, what)
 
 
 # -- request mapping --------------------------------------------------------------------------
