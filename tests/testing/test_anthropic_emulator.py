@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,17 +28,7 @@ REQUEST: dict[str, Any] = {
 STREAM = {**REQUEST, "stream": True}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(server: Emulator) -> Iterator[Emulator]:
-    server.reset(close_connections=True)
-    yield server
-    server.reset(close_connections=True)
+# `emu` (a started emulator, reset around each test) comes from tests/conftest.py.
 
 
 # -- helpers ------------------------------------------------------------------------------------------

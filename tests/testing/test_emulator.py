@@ -11,7 +11,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +25,7 @@ pytestmark = pytest.mark.timeout(30)
 HELLO = [{"role": "user", "content": "Hello there"}]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(server: Emulator) -> Iterator[Emulator]:
-    server.reset(close_connections=True)
-    yield server
-    server.reset(close_connections=True)
+# `emu` (a started emulator, reset around each test) comes from tests/conftest.py.
 
 
 # -- helpers ------------------------------------------------------------------------------------------

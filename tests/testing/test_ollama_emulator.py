@@ -8,7 +8,6 @@ import json
 import math
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,17 +26,7 @@ FINAL_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(server: Emulator) -> Iterator[Emulator]:
-    server.reset(close_connections=True)
-    yield server
-    server.reset(close_connections=True)
+# `emu` (a started emulator, reset around each test) comes from tests/conftest.py.
 
 
 # -- helpers ------------------------------------------------------------------------------------------
