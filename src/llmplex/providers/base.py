@@ -36,6 +36,9 @@ class Capabilities:
     embeddings: bool = False
     tools: bool = True
     vision: bool = False
+    image_urls: bool = True
+    """Whether the provider fetches ``http(s)`` image URLs itself. When False the client downloads
+    each one (size-limited) and hands the adapter a ``data:`` URL instead."""
     json_mode: bool = True
     json_schema: bool = False
     reasoning: bool = False
