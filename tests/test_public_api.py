@@ -12,7 +12,7 @@ EXPECTED = {
     "AuthenticationError", "BadRequestError", "BudgetExceededError", "ChatCompletion", "CircuitOpenError",
     "Client", "Completion", "ConfigurationError", "ConflictError", "ContentFilterError",
     "ContextWindowExceededError", "Embedding", "InternalServerError", "InvalidRequestError",
-    "InvalidResponseError", "LLMError", "NotFoundError", "NotGiven", "OverloadedError",
+    "InvalidResponseError", "LLMError", "MediaFetchError", "NotFoundError", "NotGiven", "OverloadedError",
     "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "Secret", "ServiceUnavailableError",
     "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError",
     "UnsupportedParameterError", "__version__", "config", "preload", "types",

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from ._media import MediaStep, inline_images, remote_image_urls
 from ._pipeline import Call
 from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
 from ._types import NotGiven
@@ -106,6 +107,7 @@ class CallFactory:
             parse_error=adapter.parse_error,
             decoder=lambda: adapter.chat_stream_decoder(req),
             accumulator=ChatCompletionAccumulator,
+            media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
         )
 
     def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
@@ -164,6 +166,18 @@ class CallFactory:
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error,
         )
+
+
+def _media_step(req: ChatRequest, cfg: CallSettings) -> MediaStep | None:
+    """The image downloads a chat request needs before it can go to a bytes-only provider."""
+    urls = remote_image_urls(req.messages)
+    if not urls:
+        return None
+
+    def apply(data_urls: Mapping[str, str]) -> None:
+        req.messages = inline_images(req.messages, data_urls)
+
+    return MediaStep(urls, cfg.max_image_bytes, cfg.timeout, apply)
 
 
 def _check_messages(messages: object) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._http import HttpRequest, HttpResponse
+from ._media import MediaStep, fetch_async, fetch_sync
 from ._requests import CallSettings
 from .errors import APIStatusError, LLMError
 from .resilience.retry import parse_retry_after, retry_delay
@@ -37,6 +38,8 @@ class Call(Generic[T]):
     parse_error: Callable[[HttpResponse], LLMError]
     decoder: Callable[[], Any] | None = None
     accumulator: Callable[[], Accumulator] | None = None
+    media: MediaStep | None = None
+    """Image URLs to download and inline once, before the first attempt."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -67,6 +70,8 @@ class Call(Generic[T]):
 
 def run_sync(call: Call[T], transport: SyncTransport) -> T:
     """Send a call and parse the whole response, retrying as the policy says."""
+    if call.media is not None:
+        fetch_sync(call.media, transport)
     attempt = 0
     while True:
         try:
@@ -85,6 +90,8 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
 
 async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     """Async twin of :func:`run_sync`."""
+    if call.media is not None:
+        await fetch_async(call.media, transport)
     attempt = 0
     while True:
         try:
@@ -103,6 +110,8 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
 
 def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
     """Open a stream (retrying failures before the first byte) and hand it over."""
+    if call.media is not None:
+        fetch_sync(call.media, transport)
     attempt = 0
     while True:
         try:
@@ -122,6 +131,8 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
 
 async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
     """Async twin of :func:`run_stream_sync`."""
+    if call.media is not None:
+        await fetch_async(call.media, transport)
     attempt = 0
     while True:
         try:

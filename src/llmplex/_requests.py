@@ -32,6 +32,10 @@ class Timeout:
         raise TypeError(f"timeout must be seconds, (connect, read) or None, not {value!r}")
 
 
+DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
+"""20 MiB, the largest image downloaded to inline it (Gemini's whole-request inline limit)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallSettings:
     """Every setting one call needs, resolved from all configuration layers.
@@ -49,6 +53,8 @@ class CallSettings:
     extra_query: Mapping[str, str] = field(default_factory=dict)
     extra_body: Mapping[str, Any] = field(default_factory=dict)
     drop_unsupported: bool = False
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    """Largest image downloaded to inline an image URL for providers that take only bytes; 0: never."""
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:

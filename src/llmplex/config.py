@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._requests import CallSettings, Timeout
+from ._requests import DEFAULT_MAX_IMAGE_BYTES, CallSettings, Timeout
 from ._types import Secret
 from .errors import ConfigurationError
 
@@ -40,11 +40,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Config", "ConfigLayers", "SettingSource", "config", "load_yaml"]
 
-_COMMON = ("timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported")
+_COMMON = (
+    "timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported", "max_image_bytes",
+)
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
 _GLOBAL_ONLY = ("default_provider",)
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
-_DEFAULTS: dict[str, Any] = {"timeout": Timeout(), "max_retries": 2, "drop_unsupported": False}
+_DEFAULTS: dict[str, Any] = {
+    "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
+}
 
 Values = dict[tuple[str | None, str], Any]  # (provider or None for global, key) -> value
 
@@ -66,8 +70,10 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: {key} must be a string")
         return Secret(value)
-    if key == "max_retries" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ConfigurationError(f"{where}: max_retries must be an integer >= 0, got {value!r}")
+    if key in ("max_retries", "max_image_bytes") and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):
+        raise ConfigurationError(f"{where}: {key} must be an integer >= 0, got {value!r}")
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
     return value
@@ -124,7 +130,7 @@ def environment_layer(specs: Mapping[str, ProviderSpec], env: Mapping[str, str])
                 if env.get(name):
                     out[(spec.name, key)] = normalise_setting(key, env[name], f"${name}")
                     break
-    for key in ("timeout", "max_retries", "default_provider"):
+    for key in ("timeout", "max_retries", "max_image_bytes", "default_provider"):
         raw = env.get(f"LLMPLEX_{key.upper()}")
         if raw:
             out[(None, key)] = normalise_setting(key, _coerce_env(key, raw), f"$LLMPLEX_{key.upper()}")
@@ -135,7 +141,7 @@ def _coerce_env(key: str, raw: str) -> Any:
     try:
         if key == "timeout":
             return float(raw)
-        if key == "max_retries":
+        if key in ("max_retries", "max_image_bytes"):
             return int(raw)
     except ValueError:
         raise ConfigurationError(f"$LLMPLEX_{key.upper()} must be a number, got {raw!r}") from None
@@ -324,6 +330,7 @@ class ConfigLayers:
             extra_query=self._merged(provider, "extra_query"),
             extra_body=self._merged(provider, "extra_body"),
             drop_unsupported=bool(self.lookup(provider, "drop_unsupported")[0]),
+            max_image_bytes=self.lookup(provider, "max_image_bytes")[0],
             options={name: v for name in spec.options if (v := self.lookup(provider, name)[0]) is not None},
         )
 

@@ -5,7 +5,8 @@
     LLMError                              provider, model, status_code, request_id, message
     ├── ConfigurationError                 settings are missing or wrong (unknown provider, no key …)
     ├── InvalidRequestError                bad input caught before anything was sent
-    │   └── UnsupportedParameterError      the provider cannot honour a parameter
+    │   ├── UnsupportedParameterError      the provider cannot honour a parameter
+    │   └── MediaFetchError                an image URL could not be downloaded to inline it
     ├── APIConnectionError                 the network failed (refused, reset, TLS, truncated body)
     │   ├── APITimeoutError                connect / read / first-token / idle timeout
     │   └── StreamInterruptedError         a stream ended without its terminal event (.partial_text)
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "LLMError",
+    "MediaFetchError",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
@@ -147,6 +149,22 @@ class InvalidRequestError(LLMError, ValueError):
 
 class UnsupportedParameterError(InvalidRequestError):
     """The provider cannot honour a parameter. Remove it, or pass ``drop_unsupported=True``."""
+
+
+class MediaFetchError(InvalidRequestError):
+    """An image URL could not be downloaded and inlined for a provider that only takes bytes.
+
+    ``url`` is the image URL without its query string; ``image_status`` the HTTP status of the
+    download, when there was one. Nothing was sent to the provider.
+    """
+
+    def __init__(self, message: str, *, url: str, image_status: int | None = None) -> None:
+        super().__init__(message)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        self.image_status = image_status
 
 
 class APIConnectionError(LLMError):

@@ -32,7 +32,7 @@ OLLAMA_SPEC = ProviderSpec(
     key_required=False,
     api_key_env=("OLLAMA_API_KEY",),  # Ollama Cloud: sent as a bearer token
     # json_schema arrives with structured output (issue 4).
-    capabilities=Capabilities(completions=True, embeddings=True, vision=True, reasoning=True, n=False,
+    capabilities=Capabilities(completions=True, embeddings=True, vision=True, image_urls=False, reasoning=True, n=False,
                               json_mode=True, json_schema=False),
     docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
 )

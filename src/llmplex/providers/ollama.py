@@ -10,8 +10,8 @@ Mapping notes:
 * Sampling parameters go into ``options`` (``max_tokens`` / ``max_completion_tokens`` become
   ``num_predict``); ``extra_body["options"]`` is merged into them, other ``extra_body`` keys
   (``keep_alive``, ``think``, ``raw``, ``system``, ``truncate`` …) are sent as given.
-* Images must be base64 data URLs (they become the message's ``images``); fetching http(s) image
-  URLs is not done yet.
+* Images become the message's ``images`` (base64); http(s) image URLs arrive here already
+  downloaded and inlined by the client (``Capabilities.image_urls`` is False, see ``_media``).
 * Tool calls carry their arguments as objects; responses map them to compact JSON strings. When a
   call has no ``id``, ``call_<index>`` is used (stable within one response).
 * ``reasoning_effort``: ``none`` -> ``think: false``, ``minimal`` -> ``think: true``, ``low`` /

@@ -11,7 +11,7 @@ from types import TracebackType
 from ._anthropic import AnthropicProtocol
 from ._ollama import OllamaProtocol
 from ._openai import OpenAIProtocol
-from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan
+from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan, Segment
 from ._reply import Reply
 from ._server import HttpServer
 
@@ -60,6 +60,8 @@ class Emulator:
         self._api_key: str | None = None
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._seq = 0
+        self._files: dict[str, ResponsePlan] = {}
+        self._file_hits: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -129,6 +131,36 @@ class Emulator:
         with self._lock:
             self._api_key = key
 
+    def host_file(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """Serve `body` at ``GET path`` (an image for a vision call, a redirect …) and return its URL.
+
+        Hosted files are not provider requests: they consume no reply and are not in `requests`;
+        `file_hits(path)` counts the downloads.
+
+        >>> url = emu.host_file("/cat.png", png_bytes, content_type="image/png")  # doctest: +SKIP
+        """
+        if not path.startswith("/"):
+            raise ValueError(f"a hosted file path starts with '/', got {path!r}")
+        plan = ResponsePlan(status, [("content-type", content_type), *(headers or {}).items()],
+                            [Segment(body)], chunked=True)
+        with self._lock:
+            self._files[path] = plan
+            self._file_hits[path] = 0
+        return self.url + path
+
+    def file_hits(self, path: str) -> int:
+        """How many times a hosted file was requested."""
+        with self._lock:
+            return self._file_hits.get(path, 0)
+
     @property
     def pending_replies(self) -> int:
         """How many enqueued replies are not consumed yet."""
@@ -136,7 +168,7 @@ class Emulator:
             return len(self._queue)
 
     def reset(self, *, close_connections: bool = False) -> None:
-        """Clear the queue, default, api-key requirement, recorded requests and counters.
+        """Clear the queue, default, api-key requirement, hosted files, recorded requests and counters.
 
         `close_connections` also aborts every open connection (what the pytest fixture does between
         tests, so one test's stalled stream cannot leak into the next).
@@ -149,6 +181,8 @@ class Emulator:
             self._api_key = None
             self._requests.clear()
             self._seq = 0
+            self._files.clear()
+            self._file_hits.clear()
         self._server.total_connections = 0
 
     # -- observation ---------------------------------------------------------------------------------
@@ -198,6 +232,10 @@ class Emulator:
 
     def _handle(self, request: RecordedRequest) -> ResponsePlan:
         with self._lock:
+            hosted = self._files.get(request.path) if request.method == "GET" else None
+            if hosted is not None:
+                self._file_hits[request.path] += 1
+                return hosted
             self._seq += 1
             self._requests.append(request)
             exchange = Exchange(self._seq, self._take_reply)

@@ -28,3 +28,6 @@ class RequestOptions(TypedDict, total=False):
     """Merged into the JSON body: the way to reach provider-specific fields."""
     drop_unsupported: bool
     """Drop parameters the provider cannot honour instead of raising (each drop is logged)."""
+    max_image_bytes: int
+    """Largest image downloaded to inline an ``http(s)`` image URL, for providers that take only
+    bytes (Gemini, Bedrock, Ollama); 0 turns downloading off. Default 20 MiB."""
