@@ -33,7 +33,7 @@ def test_chat_maps_both_ways(anthropic: Api, emu: Emulator) -> None:
     body = sent.json()
     assert body["system"] == "Be brief."
     assert body["messages"] == [{"role": "user", "content": "hello there"}]
-    assert body["max_tokens"] == 4096 and body["stop_sequences"] == ["END"] and body["temperature"] == 0.3
+    assert body["max_tokens"] == 16384 and body["stop_sequences"] == ["END"] and body["temperature"] == 0.3
 
 
 @pytest.mark.parametrize(

@@ -427,6 +427,21 @@ def test_request_mapping() -> None:
     assert body["max_tokens"] == DEFAULT_MAX_TOKENS + body["thinking"]["budget_tokens"]
 
 
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [("claude-3-5-haiku-20241022", 8192), ("claude-3-haiku-20240307", 4096),
+     ("claude-sonnet-4-5-20250929", 16384), ("claude-opus-4-1", 16384), ("claude-next-unknown", 4096)],
+)
+def test_default_max_tokens_comes_from_the_catalog(model: str, expected: int) -> None:
+    def build(**params: Any) -> Any:
+        sent = ADAPTER.build_chat_request(ChatRequest(model, [{"role": "user", "content": "x"}], params), CFG).body
+        return json.loads(sent or b"")["max_tokens"]
+
+    assert build() == expected  # the model's maximum output, capped so a reply fits the read timeout
+    assert build(max_tokens=100) == 100
+    assert build(reasoning_effort="low") == expected + 2048  # the thinking budget comes on top
+
+
 def test_request_errors() -> None:
     bad_args = {"role": "assistant", "tool_calls": [{"id": "t", "function": {"name": "f", "arguments": "{"}}]}
     with pytest.raises(InvalidRequestError):

@@ -28,6 +28,7 @@ from typing import Any
 from .._framing import SSEEvent
 from .._http import HttpRequest, HttpResponse
 from .._requests import CallSettings, ChatRequest
+from ..catalog import model_limits
 from ..errors import (
     InvalidRequestError,
     InvalidResponseError,
@@ -62,15 +63,26 @@ from ._shared import (
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
 
-__all__ = ["ANTHROPIC_SPEC", "DEFAULT_MAX_TOKENS", "THINKING_BUDGETS", "AnthropicAdapter",
-           "AnthropicStreamDecoder"]
+__all__ = ["ANTHROPIC_SPEC", "DEFAULT_MAX_TOKENS", "MAX_TOKENS_CAP", "THINKING_BUDGETS", "AnthropicAdapter",
+           "AnthropicStreamDecoder", "default_max_tokens"]
 
 
 _USER_AGENT = "llmplex/0.1.0"
 
 DEFAULT_MAX_TOKENS = 4096
-"""``max_tokens`` is required by the API; sent when neither ``max_completion_tokens`` nor
-``max_tokens`` is given (plus the thinking budget when ``reasoning_effort`` enables thinking)."""
+"""``max_tokens`` for a model the catalog does not know (see :func:`default_max_tokens`)."""
+
+MAX_TOKENS_CAP = 16384
+"""The default never exceeds this: at a slow 30 tokens/s a reply this long still fits the default
+600 s read timeout of a non-streamed call. Pass ``max_tokens`` to go beyond it."""
+
+
+def default_max_tokens(model: str) -> int:
+    """``max_tokens`` sent when the caller gives none (the API requires it): the model's maximum
+    output from the catalog, capped at :data:`MAX_TOKENS_CAP`; :data:`DEFAULT_MAX_TOKENS` for a model
+    the catalog does not know. A thinking budget from ``reasoning_effort`` is added on top."""
+    limits = model_limits("anthropic", model)
+    return min(limits.max_output_tokens, MAX_TOKENS_CAP) if limits else DEFAULT_MAX_TOKENS
 
 THINKING_BUDGETS: Mapping[str, int] = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
 """``reasoning_effort`` -> ``thinking.budget_tokens`` (1024 is the API minimum); ``none`` sends no thinking."""
@@ -112,7 +124,7 @@ class AnthropicAdapter:
         if system is not None:
             body["system"] = system
         body["messages"] = messages
-        body.update(self._params(req.params, cfg))
+        body.update(self._params(req.model, req.params, cfg))
         if req.stream:
             body["stream"] = True
         if cfg.extra_body:
@@ -136,7 +148,7 @@ class AnthropicAdapter:
         headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
         return headers
 
-    def _params(self, params: Mapping[str, Any], cfg: CallSettings) -> dict[str, Any]:
+    def _params(self, model: str, params: Mapping[str, Any], cfg: CallSettings) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in params.items():
             handler = _PARAM_HANDLERS.get(key)
@@ -146,7 +158,7 @@ class AnthropicAdapter:
                 self._unsupported(key, cfg)
                 continue
             handler(out, value)
-        _finish_params(out, params)
+        _finish_params(out, model, params)
         return out
 
     def _unsupported(self, key: str, cfg: CallSettings) -> None:
@@ -404,12 +416,12 @@ _PARAM_HANDLERS: dict[str, Callable[[dict[str, Any], Any], None]] = {
 }
 
 
-def _finish_params(out: dict[str, Any], params: Mapping[str, Any]) -> None:
+def _finish_params(out: dict[str, Any], model: str, params: Mapping[str, Any]) -> None:
     if "max_completion_tokens" in params:  # it wins over the deprecated max_tokens
         out["max_tokens"] = params["max_completion_tokens"]
     budget = out.get("thinking", {}).get("budget_tokens", 0)
     if "max_tokens" not in out:
-        out["max_tokens"] = DEFAULT_MAX_TOKENS + budget
+        out["max_tokens"] = default_max_tokens(model) + budget
     elif budget and out["max_tokens"] <= budget:
         raise InvalidRequestError(
             f"max_tokens ({out['max_tokens']}) must exceed the thinking budget of reasoning_effort "
