@@ -13,9 +13,9 @@ EXPECTED = {
     "Client", "Completion", "ConfigurationError", "ConflictError", "ContentFilterError",
     "ContextWindowExceededError", "Embedding", "InternalServerError", "InvalidRequestError",
     "InvalidResponseError", "LLMError", "MediaFetchError", "NotFoundError", "NotGiven", "OverloadedError",
-    "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "Secret", "ServiceUnavailableError",
-    "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError",
-    "UnsupportedParameterError", "__version__", "config", "preload", "types",
+    "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "SchemaError", "Secret", "ServiceUnavailableError",
+    "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError", "Tool",
+    "UnsupportedParameterError", "__version__", "config", "preload", "tool", "types",
 }
 
 

@@ -36,6 +36,7 @@ from .errors import (
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
+    SchemaError,
     ServiceUnavailableError,
     StreamInterruptedError,
     StreamParseError,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .legacy import ChatCompletion, Completion, Embedding
     from .streaming import AsyncStream, Stream
+    from .tools import Tool, tool
 
 __version__ = "0.1.0"
 
@@ -81,16 +83,19 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "SchemaError",
     "Secret",
     "ServiceUnavailableError",
     "Stream",
     "StreamInterruptedError",
     "StreamParseError",
     "StructuredOutputError",
+    "Tool",
     "UnsupportedParameterError",
     "__version__",
     "config",
     "preload",
+    "tool",
     "types",
 ]
 
@@ -102,6 +107,8 @@ _LAZY = {
     "ChatCompletion": ".legacy",
     "Completion": ".legacy",
     "Embedding": ".legacy",
+    "Tool": ".tools",
+    "tool": ".tools",
 }
 
 

@@ -98,6 +98,8 @@ class CallFactory:
         route = self.route(model)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
+        if "tools" in params:
+            params["tools"] = _tool_params(params["tools"])
         adapter = self.registry.adapter(route)
         req = ChatRequest(route.model, messages, params, stream)
         return Call(
@@ -166,6 +168,17 @@ class CallFactory:
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error,
         )
+
+
+def _tool_params(tools: Any) -> list[Any]:
+    """``tools=`` as OpenAI tool dicts: functions, pydantic models and `Tool` objects converted."""
+    if not isinstance(tools, (list, tuple)):
+        raise InvalidRequestError(f"tools must be a list, got {type(tools).__name__}")
+    if all(type(t) is dict for t in tools):
+        return list(tools)
+    from .tools import tool_param  # only when something needs converting
+
+    return [tool_param(t) for t in tools]
 
 
 def _media_step(req: ChatRequest, cfg: CallSettings) -> MediaStep | None:

@@ -6,7 +6,8 @@
     ├── ConfigurationError                 settings are missing or wrong (unknown provider, no key …)
     ├── InvalidRequestError                bad input caught before anything was sent
     │   ├── UnsupportedParameterError      the provider cannot honour a parameter
-    │   └── MediaFetchError                an image URL could not be downloaded to inline it
+    │   ├── MediaFetchError                an image URL could not be downloaded to inline it
+    │   └── SchemaError                    a tool or response schema cannot be built or expressed
     ├── APIConnectionError                 the network failed (refused, reset, TLS, truncated body)
     │   ├── APITimeoutError                connect / read / first-token / idle timeout
     │   └── StreamInterruptedError         a stream ended without its terminal event (.partial_text)
@@ -61,6 +62,7 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "SchemaError",
     "ServiceUnavailableError",
     "StreamInterruptedError",
     "StreamParseError",
@@ -165,6 +167,12 @@ class MediaFetchError(InvalidRequestError):
         parts = urlsplit(url)
         self.url = f"{parts.scheme}://{parts.netloc}{parts.path}"
         self.image_status = image_status
+
+
+class SchemaError(InvalidRequestError):
+    """A tool's or a response format's JSON schema cannot be built from the Python type given, or
+    cannot be expressed in what the provider accepts (OpenAI strict mode, Gemini's OpenAPI subset).
+    The message names the type or keyword and what to do instead."""
 
 
 class APIConnectionError(LLMError):

@@ -13,10 +13,11 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
+import llmplex
 from llmplex.testing import Emulator, Reply, ToolCall
 from tests.conftest import Api
 
@@ -114,6 +115,28 @@ def test_tool_round_trip(api: Api, emu: Emulator, provider: str, streamed: bool)
     sent = emu.last_request.text()
     assert "sunny, 21 C" in sent  # the tool result went back
     assert "Paris" in sent and "get_weather" in sent  # with the call it answers
+
+
+def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> str:
+    """Current weather in a city.
+
+    Args:
+        city: The city name, e.g. Paris.
+        unit: Temperature unit.
+    """
+    return f"sunny, 21 degrees {unit} in {city}"
+
+
+def test_a_python_function_is_a_tool(api: Api, emu: Emulator, provider: str) -> None:
+    emu.enqueue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})]))
+    r = api.chat(model=_model(provider), messages=[{"role": "user", "content": "Weather in Oslo?"}],
+                 tools=[get_weather, llmplex.tool(get_weather, name="weather_too")])
+    call = r.choices[0].message.tool_calls[0]
+    assert get_weather(**json.loads(call.function.arguments)) == "sunny, 21 degrees celsius in Oslo"
+    sent = emu.last_request.text()
+    # the schema generated from the signature and the docstring reached the provider
+    for text in ("Current weather in a city.", "The city name, e.g. Paris.", "fahrenheit", "weather_too"):
+        assert text in sent
 
 
 @pytest.mark.parametrize("source", ["data-url", "https-url"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from typing_extensions import Required, TypedDict
 
 from .request_options import RequestOptions
+
+if TYPE_CHECKING:
+    from ..tools import Tool
 
 __all__ = [
     "ChatCompletionAssistantMessageParam",
@@ -204,7 +207,9 @@ class ChatParams(TypedDict, total=False):
     stream_options: ChatCompletionStreamOptionsParam | None
     temperature: float | None
     tool_choice: ChatCompletionToolChoiceOptionParam
-    tools: Sequence[ChatCompletionToolParam]
+    tools: Sequence[ChatCompletionToolParam | Tool | Callable[..., Any] | type[Any]]
+    """OpenAI tool dicts, Python functions (schema from type hints and docstring), pydantic model
+    classes, or `llmplex.Tool` objects (``@llmplex.tool``)."""
     top_logprobs: int | None
     top_p: float | None
     user: str
