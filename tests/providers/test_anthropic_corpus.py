@@ -35,37 +35,17 @@ from . import corpus
 PROTOCOL = "anthropic-messages"
 ADAPTER = AnthropicAdapter(ANTHROPIC_SPEC)
 CFG = CallSettings(provider="anthropic", base_url=ANTHROPIC_SPEC.base_url)
-_MAPPED_BLOCKS = {"text", "tool_use", "thinking", "redacted_thinking"}
-
-# Exchanges we cannot map yet, with the typed error the adapter raises (never a skip).
-EXPECTED_UNSUPPORTED: dict[str, tuple[type[LLMError], str]] = {
-    "anthropic__mirascope__anthropic_claude_sonnet_4_0__0__439a1c.json": (InvalidResponseError, "server tools"),
-    "anthropic__pydantic-ai__test_anthropic_advisor_tool_stream__0__294626.json": (InvalidResponseError,
-                                                                                   "server tools"),
-    "anthropic__pydantic-ai__test_anthropic_code_execution_tool_stream__0__b865c0.json": (InvalidResponseError,
-                                                                                          "server tools"),
-    "anthropic__pydantic-ai__test_anthropic_model_web_search_tool_stream__0__3413ba.json": (InvalidResponseError,
-                                                                                            "server tools"),
-    "anthropic__pydantic-ai__test_anthropic_native_tool_search_streaming__0__40fe74.json": (InvalidResponseError,
-                                                                                            "server tools"),
-    "anthropic__pydantic-ai__test_anthropic_text_editor_code_execution_tool_stream__0__b57a6f.json": (
-        InvalidResponseError, "server tools"),
-    "anthropic__ai__anthropic-fallback.chunks.txt.json": (InvalidResponseError, "'fallback' blocks"),
-    "anthropic__ai__anthropic-fallback.json.json": (InvalidResponseError, "'fallback' blocks"),
-    "anthropic__ai__anthropic-mcp.1.chunks.txt.json": (InvalidResponseError, "MCP connector blocks"),
-    "anthropic__ai__anthropic-mcp.1.json.json": (InvalidResponseError, "MCP connector blocks"),
-    "anthropic__ai__anthropic-web-fetch-tool.error.json.json": (InvalidResponseError, "server tools"),
-    "anthropic__ai__spliced-message-start.chunks.txt.json": (StreamParseError,
-                                                             "a second message_start spliced into the stream"),
-}
+_CLIENT_BLOCKS = {"text", "tool_use", "thinking", "redacted_thinking"}
+SPLICED = "anthropic__ai__spliced-message-start.chunks.txt.json"
+"""A second, different ``message_start`` inside one stream: the right outcome is a typed error."""
 
 
 def _base(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def _supported(ex: corpus.Exchange) -> bool:
-    return _base(ex.name) not in EXPECTED_UNSUPPORTED
+def _mappable(ex: corpus.Exchange) -> bool:
+    return _base(ex.name) != SPLICED
 
 
 # -- independent readers of the recorded bodies -----------------------------------------------
@@ -85,7 +65,9 @@ def _message_from_events(events: list[tuple[str | None, Any]]) -> dict[str, Any]
             block, d = blocks[p["index"]], p["delta"]
             field = {"text_delta": "text", "input_json_delta": "_json", "thinking_delta": "thinking",
                      "signature_delta": "signature"}.get(d["type"])
-            if field:
+            if d["type"] == "citations_delta":
+                block.setdefault("citations", []).append(d["citation"])
+            elif field:
                 value = d["partial_json" if field == "_json" else field]
                 block[field] = block.get(field, "") + value
         elif kind == "message_delta":
@@ -95,6 +77,8 @@ def _message_from_events(events: list[tuple[str | None, Any]]) -> dict[str, Any]
         raw = block.pop("_json")
         if block["type"] == "tool_use":
             block["input"] = _loads_or_text(raw) if raw else {}
+        elif raw:  # a server tool's input, streamed the same way
+            block["input"] = _loads_or_text(raw)
     message["content"] = [blocks[i] for i in sorted(blocks)]
     return message
 
@@ -124,11 +108,38 @@ def _expected(message: dict[str, Any]) -> dict[str, Any]:
         "completion_tokens": usage["output_tokens"],
         "cached": cached,
         "cache_creation": created,
+        **_expected_extras(blocks),
+    }
+
+
+def _server(kind: str) -> bool:
+    return kind in ("server_tool_use", "mcp_tool_use") or (kind.endswith("_tool_result") and kind != "tool_result")
+
+
+def _expected_extras(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    citations: list[dict[str, Any]] = []
+    at = 0
+    for b in blocks:
+        if b["type"] == "text":
+            end = at + len(b["text"])
+            citations += [{"start_index": at, "end_index": end, "citation": c} for c in b.get("citations") or []]
+            at = end
+    annotations = [{"type": "url_citation", "url_citation": {"url": c["citation"]["url"],
+                                                             "title": c["citation"]["title"],
+                                                             "start_index": c["start_index"],
+                                                             "end_index": c["end_index"]}}
+                   for c in citations if "url" in c["citation"]]
+    return {
+        "server_tool_blocks": [b for b in blocks if _server(b["type"])],
+        "other_blocks": [b for b in blocks if b["type"] not in _CLIENT_BLOCKS and not _server(b["type"])],
+        "citations": citations,
+        "annotations": annotations or None,
     }
 
 
 def _observed(result: ChatCompletion) -> dict[str, Any]:
     choice = result.choices[0]
+    extra = choice.message.model_extra or {}
     usage = result.usage
     assert usage is not None
     details = usage.prompt_tokens_details
@@ -145,6 +156,10 @@ def _observed(result: ChatCompletion) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "cached": details.cached_tokens if details else None,
         "cache_creation": details.cache_creation_tokens if details else None,
+        "server_tool_blocks": extra.get("server_tool_blocks", []),
+        "other_blocks": extra.get("other_blocks", []),
+        "citations": extra.get("citations", []),
+        "annotations": choice.message.annotations,
     }
 
 
@@ -174,10 +189,10 @@ def test_every_exchange_is_covered() -> None:
     assert {row["file"] for row in rows} == files
     kinds = {corpus.load(n).kind for n in files}
     assert kinds <= {"json", "sse", "error"}, kinds  # each kind has a test below
-    assert {_base(n) for n in files} >= set(EXPECTED_UNSUPPORTED)
+    assert SPLICED in {_base(n) for n in files}
 
 
-@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="json", where=_supported))
+@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="json", where=_mappable))
 def test_json_response(name: str) -> None:
     ex = corpus.load(name)
     body = ex.json()
@@ -190,7 +205,7 @@ def test_json_response(name: str) -> None:
 
 
 @pytest.mark.parametrize("step", [None, 1, 7])
-@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="sse", where=_supported))
+@pytest.mark.parametrize("name", corpus.names(PROTOCOL, kind="sse", where=_mappable))
 def test_sse_stream(name: str, step: int | None) -> None:
     ex = corpus.load(name)
     message = _message_from_events(ex.events())
@@ -223,15 +238,119 @@ def test_error_body(name: str) -> None:
         assert err.request_id in (ex.headers.get("request-id"), body.get("request_id"))
 
 
-@pytest.mark.parametrize("name", [n for n in corpus.names(PROTOCOL) if _base(n) in EXPECTED_UNSUPPORTED])
-def test_expected_unsupported(name: str) -> None:
+def _parsed(base: str) -> ChatCompletion:
+    (name,) = [n for n in corpus.names(PROTOCOL) if _base(n) == base]
     ex = corpus.load(name)
-    error, _reason = EXPECTED_UNSUPPORTED[_base(name)]
-    with pytest.raises(error):
-        if ex.kind == "json":
-            ADAPTER.parse_chat_response(HttpResponse(200, {}, ex.body), ChatRequest("m", [], {}))
-        else:
-            _stream(ex, None)
+    if ex.kind == "json":
+        return ADAPTER.parse_chat_response(HttpResponse(200, {}, ex.body), ChatRequest("m", [], {}))
+    return _stream(ex, None)[0]
+
+
+def _server_summary(result: ChatCompletion) -> list[tuple[str, Any]]:
+    blocks = (result.choices[0].message.model_extra or {}).get("server_tool_blocks", [])
+    return [(b["type"], b.get("input", b.get("content"))) for b in blocks]
+
+
+def _calls(result: ChatCompletion) -> list[str]:
+    return [c.function.name for c in result.choices[0].message.tool_calls or []]
+
+
+def test_web_search_results_and_citations() -> None:
+    result = _parsed("anthropic__mirascope__anthropic_claude_sonnet_4_0__0__439a1c.json")
+    message = result.choices[0].message
+    assert message.tool_calls is None and result.choices[0].finish_reason == "stop"  # nothing for the caller to run
+    summary = _server_summary(result)
+    assert [kind for kind, _ in summary] == ["server_tool_use", "web_search_tool_result"] * 3
+    assert summary[0][1] == {"query": "bitcoin price January 1 2026"}
+    assert summary[1][1][0]["url"] == "https://finance.yahoo.com/quote/BTC-USD/history/"
+    citations = message.model_extra["citations"]
+    assert len(citations) == 5 and message.annotations is not None and len(message.annotations) == 5
+    first = message.annotations[0]["url_citation"]
+    assert first["url"] == "https://bitcoinmagazine.com/markets/bitcoin-price-jumps-8-into-new-year"
+    assert message.content is not None
+    cited = message.content[first["start_index"]:first["end_index"]]
+    assert cited and cited in message.content and citations[0]["citation"]["cited_text"].startswith("The price")
+    assert result.usage is not None and result.usage.prompt_tokens_details is not None
+    assert result.usage.prompt_tokens_details.cached_tokens == 28247
+
+
+@pytest.mark.parametrize(("base", "calls", "server"), [
+    ("anthropic__pydantic-ai__test_anthropic_advisor_tool_stream__0__294626.json", [],
+     [("server_tool_use", {}), ("advisor_tool_result", {"type": "advisor_result", "stop_reason": "end_turn",
+                                                         "text": "4.\n\nShip it — this needs no further calls."})]),
+    ("anthropic__pydantic-ai__test_anthropic_code_execution_tool_stream__0__b865c0.json", [],
+     [("server_tool_use", {"command": 'echo "65465-6544 * 65464-6+1.02255" | bc -l'}),
+      ("bash_code_execution_tool_result", {"type": "bash_code_execution_result", "stdout": "-428330955.97745\n",
+                                           "stderr": "", "return_code": 0, "content": []})]),
+    ("anthropic__pydantic-ai__test_anthropic_native_tool_search_streaming__0__40fe74.json", ["get_exchange_rate"],
+     [("server_tool_use", {"query": "USD EUR exchange rate currency conversion"}),
+      ("tool_search_tool_result", {"type": "tool_search_tool_search_result",
+                                   "tool_references": [{"type": "tool_reference", "tool_name": "get_exchange_rate"}]})]),
+    ("anthropic__ai__anthropic-mcp.1.json.json", [],
+     [("mcp_tool_use", {"message": "hello world"}),
+      ("mcp_tool_result", [{"type": "text", "text": "Tool echo: hello world"}])]),
+    ("anthropic__ai__anthropic-mcp.1.chunks.txt.json", [],
+     [("mcp_tool_use", {"message": "hello world"}),
+      ("mcp_tool_result", [{"type": "text", "text": "Tool echo: hello world"}])]),
+    ("anthropic__ai__anthropic-web-fetch-tool.error.json.json", [],
+     [("server_tool_use", {"url": "https://raw.githubusercontent.com/vercel/ai/blob/main/examples/ai-functions/data/ai.pdf"}),
+      ("web_fetch_tool_result", {"type": "web_fetch_tool_result_error", "error_code": "unavailable"})]),
+])
+def test_server_tools_are_kept_not_called(base: str, calls: list[str], server: list[tuple[str, Any]]) -> None:
+    result = _parsed(base)
+    assert _calls(result) == calls  # only the caller's own tools are tool_calls
+    assert _server_summary(result) == server
+    assert result.choices[0].message.content
+
+
+def test_text_editor_server_tools_in_parallel() -> None:
+    result = _parsed("anthropic__pydantic-ai__test_anthropic_text_editor_code_execution_tool_stream__0__b57a6f.json")
+    summary = _server_summary(result)
+    result_kind = "text_editor_code_execution_tool_result"
+    assert [kind for kind, _ in summary] == ["server_tool_use", "server_tool_use", result_kind, result_kind,
+                                             "server_tool_use", result_kind]
+    assert summary[0][1] == {"command": "create", "path": "/tmp/hello.txt", "file_text": "Hello, world!"}
+    assert summary[3][1]["error_code"] == "unavailable"  # the parallel view failed; it was retried
+    assert summary[5][1]["content"] == "Hello, world!"
+    assert _calls(result) == []
+
+
+def test_web_search_stream_with_thinking() -> None:
+    result = _parsed("anthropic__pydantic-ai__test_anthropic_model_web_search_tool_stream__0__3413ba.json")
+    message = result.choices[0].message
+    assert message.reasoning_content and message.reasoning_content.startswith("The user is asking about the weather")
+    assert [kind for kind, _ in _server_summary(result)] == ["server_tool_use", "web_search_tool_result"] * 2
+    assert message.annotations and all(a["type"] == "url_citation" for a in message.annotations)
+    assert {a["url_citation"]["url"] for a in message.annotations} >= {
+        "https://www.weather2travel.com/california/san-francisco/september/"}
+
+
+@pytest.mark.parametrize("base", ["anthropic__ai__anthropic-fallback.json.json",
+                                  "anthropic__ai__anthropic-fallback.chunks.txt.json"])
+def test_fallback_block_is_kept(base: str) -> None:
+    result = _parsed(base)
+    message = result.choices[0].message
+    assert message.content == "The printing press was invented by Johannes Gutenberg around 1440."
+    assert message.model_extra["other_blocks"] == [
+        {"type": "fallback", "from": {"model": "claude-fable-5"}, "to": {"model": "claude-opus-4-8"}}]
+    assert "server_tool_blocks" not in message.model_extra
+
+
+def test_spliced_message_start_raises_after_the_first_message() -> None:
+    """vercel/ai's fixture: a different message starts while the first is open. The first
+    message's chunks are delivered, then a typed error; nothing of the second leaks out."""
+    (name,) = [n for n in corpus.names(PROTOCOL) if _base(n) == SPLICED]
+    decoder = ADAPTER.chat_stream_decoder(ChatRequest("m", [], {}, stream=True))
+    delivered: list[Any] = []
+    with pytest.raises(StreamParseError) as info:
+        for event_name, payload in corpus.load(name).events():
+            delivered += decoder.feed(SSEEvent(json.dumps(payload).encode(), event_name))
+    assert info.value.event_index == 7
+    assert {c.id for c in delivered} == {"msg_first"}
+    assert "".join(c.choices[0].delta.reasoning_content or "" for c in delivered) == "I will call the tool."
+    calls = [t for c in delivered for t in c.choices[0].delta.tool_calls or []]
+    assert [t.id for t in calls if t.id] == ["toolu_first"]
+    assert not any(c.choices[0].finish_reason for c in delivered)
 
 
 # -- requests: rebuild the recorded body from OpenAI-shaped input ------------------------------

@@ -20,6 +20,12 @@ ANTHROPIC_SPEC = ProviderSpec(
     # JSON mode / json_schema arrive with structured output (issue 4); until then response_format
     # raises UnsupportedParameterError.
     capabilities=Capabilities(vision=True, reasoning=True, json_mode=False, json_schema=False, n=False),
+    # anthropic_beta -> the anthropic-beta header; cache_control / cache_ttl -> prompt-cache
+    # breakpoints (providers/_anthropic_options.py).
+    options=("anthropic_beta", "cache_control", "cache_ttl"),
+    option_env={"anthropic_beta": ("LLMPLEX_ANTHROPIC_BETA",),
+                "cache_control": ("LLMPLEX_ANTHROPIC_CACHE_CONTROL",),
+                "cache_ttl": ("LLMPLEX_ANTHROPIC_CACHE_TTL",)},
     docs_url="https://docs.anthropic.com/en/api/messages",
 )
 
