@@ -51,11 +51,10 @@ from ..types.chat import (
     ChunkChoice,
 )
 from ..types.usage import CompletionUsage, PromptTokensDetails
+from ._anthropic_blocks import annotations_for, convert_messages, is_server_block, message_from_blocks, text_citations
+from ._anthropic_options import apply_cache_control, beta_header
 from ._errors import error_fields, make_error
 from ._json import dumps
-from ._anthropic_blocks import annotations_for, convert_messages, is_server_block, message_from_blocks, \
-    text_citations
-from ._anthropic_options import apply_cache_control, beta_header
 from ._shared import drop_or_raise, invalid_response, load_json_object, with_extra
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
@@ -213,9 +212,10 @@ def _set_stop(out: dict[str, Any], value: Any) -> None:
 
 
 def _set_tools(out: dict[str, Any], value: Any) -> None:
-    """OpenAI function tools -> ``{"name", "description", "input_schema"}``. A tool of another
-    ``type`` with a ``name`` is an Anthropic tool (``web_search_20250305``, ``code_execution_…``,
-    ``mcp_toolset`` …) and is sent verbatim."""
+    """OpenAI function tools -> ``{"name", "description", "input_schema"[, "strict"]}``, plus the
+    tool's keys beside ``type`` and ``function`` verbatim. A tool of another ``type`` with a
+    ``name`` is an Anthropic tool (``web_search_20250305``, ``code_execution_…``, ``mcp_toolset`` …)
+    and is sent verbatim."""
     tools = []
     for tool in value:
         if tool.get("type", "function") != "function" and isinstance(tool.get("name"), str):
@@ -229,8 +229,10 @@ def _set_tools(out: dict[str, Any], value: Any) -> None:
         if fn.get("description") is not None:
             mapped["description"] = fn["description"]
         mapped["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
-        if "cache_control" in tool:  # a breakpoint the caller placed on the tool, kept verbatim
-            mapped["cache_control"] = tool["cache_control"]
+        if fn.get("strict") is not None:  # Anthropic's strict tool use, the same contract
+            mapped["strict"] = fn["strict"]
+        # keys beside type/function are Anthropic tool fields (cache_control, defer_loading …)
+        mapped.update({k: v for k, v in tool.items() if k not in ("type", "function")})
         tools.append(mapped)
     out["tools"] = tools
 
