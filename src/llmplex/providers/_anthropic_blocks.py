@@ -29,6 +29,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from ..errors import InvalidRequestError, UnsupportedParameterError
@@ -230,7 +231,7 @@ def _cited_text(text: str, citations: Sequence[Mapping[str, Any]]) -> list[dict[
         spans.setdefault((entry.get("start_index", -1), entry.get("end_index", -1)), []).append(entry.get("citation"))
     ordered = sorted(spans)
     fits = all(0 <= s < e <= len(text) for s, e in ordered) and all(
-        a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False))
+        a[1] <= b[0] for a, b in pairwise(ordered))
     if not fits:
         return [{"type": "text", "text": text}] if text else []
     blocks: list[dict[str, Any]] = []
