@@ -40,6 +40,10 @@ OLLAMA_SPEC = ProviderSpec(
     # json_schema arrives with structured output (issue 4).
     capabilities=Capabilities(completions=True, embeddings=True, vision=True, reasoning=True, n=False,
                               json_mode=True, json_schema=False),
+    # keep_alive -> the body's keep_alive; options -> defaults under Ollama's "options" (request
+    # parameters and extra_body["options"] win over them).
+    options=("keep_alive", "options"),
+    option_env={"keep_alive": ("LLMPLEX_OLLAMA_KEEP_ALIVE",)},
     docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
 )
 

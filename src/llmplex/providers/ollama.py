@@ -8,8 +8,10 @@ Mapping notes:
 
 * Ollama streams by default: ``stream`` is always sent explicitly.
 * Sampling parameters go into ``options`` (``max_tokens`` / ``max_completion_tokens`` become
-  ``num_predict``); ``extra_body["options"]`` is merged into them, other ``extra_body`` keys
-  (``keep_alive``, ``think``, ``raw``, ``system``, ``truncate`` …) are sent as given.
+  ``num_predict``) over the provider option ``options`` (configured defaults: ``num_ctx`` …);
+  ``extra_body["options"]`` is merged over both. Other ``extra_body`` keys (``keep_alive``,
+  ``think``, ``raw``, ``system``, ``truncate`` …) are sent as given; the provider option
+  ``keep_alive`` is sent unless ``extra_body`` has one.
 * Images must be base64 data URLs (they become the message's ``images``); fetching http(s) image
   URLs is not done yet.
 * Tool calls carry their arguments as objects; responses map them to compact JSON strings. When a
@@ -32,6 +34,7 @@ from typing import Any
 from .._http import HttpRequest, HttpResponse
 from .._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
 from ..errors import (
+    ConfigurationError,
     InvalidRequestError,
     InvalidResponseError,
     LLMError,
@@ -231,6 +234,14 @@ class OllamaAdapter:
         self._extra_body(body, options, cfg)
 
     def _extra_body(self, body: dict[str, Any], options: dict[str, Any], cfg: CallSettings) -> None:
+        """Ollama ``options``, lowest to highest: the provider option ``options``, the request's
+        parameters (``temperature``, ``max_tokens`` …), ``extra_body["options"]``. ``keep_alive``:
+        the provider option, unless ``extra_body`` has one."""
+        configured = cfg.options.get("options")
+        if configured is not None and not isinstance(configured, Mapping):
+            raise ConfigurationError("the ollama option 'options' must be a mapping of Ollama runtime options "
+                                     f"(num_ctx, temperature …), got {type(configured).__name__}")
+        options = {**(configured or {}), **options}
         extra = dict(cfg.extra_body)
         raw = extra.pop("options", None)
         if isinstance(raw, Mapping):
@@ -239,6 +250,8 @@ class OllamaAdapter:
             raise InvalidRequestError("extra_body['options'] must be a mapping of Ollama runtime options")
         if options:
             body["options"] = options
+        if cfg.options.get("keep_alive") is not None:
+            body["keep_alive"] = _keep_alive(cfg.options["keep_alive"])
         body.update(extra)
 
     def _unsupported(self, key: str, cfg: CallSettings) -> None:
@@ -348,6 +361,17 @@ class OllamaAdapter:
 
 
 # -- request mapping --------------------------------------------------------------------------
+
+
+def _keep_alive(value: Any) -> Any:
+    """A duration (``"10m"``, ``"1h"``) as given; a number, or a numeric string from the
+    environment (``"-1"``: keep loaded), as seconds: Ollama reads a bare string as a Go duration."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    raise ConfigurationError(f"the ollama option keep_alive must be a duration like '10m' or seconds, got {value!r}")
 
 
 def _convert_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
