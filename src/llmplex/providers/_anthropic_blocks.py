@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
 from ..errors import InvalidRequestError, UnsupportedParameterError
 from ..types.chat import ChatCompletionMessage, ChatCompletionMessageToolCall, Function
-from ._shared import json_arguments, message_as_mapping, with_extra
+from ._shared import arguments_object, json_arguments, message_as_mapping, with_extra
 
 __all__ = [
     "annotations_for",
@@ -248,16 +247,8 @@ def _cited_text(text: str, citations: Sequence[Mapping[str, Any]]) -> list[dict[
 
 def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
     fn = call.get("function") or {}
-    arguments = fn.get("arguments") or "{}"
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        raise InvalidRequestError(
-            f"the arguments of tool call {call.get('id')!r} are not valid JSON; the Messages API needs an object"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
-    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": parsed}
+    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"),
+            "input": arguments_object(call, "the Messages API")}
 
 
 def _tool_result(msg: Mapping[str, Any]) -> dict[str, Any]:
