@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import llmplex
-from llmplex.testing import Emulator, Reply, ToolCall
+from llmplex.testing import Emulator, Fault, Reply, ToolCall
 from tests.conftest import Api
 
 USER = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}]
@@ -166,3 +166,15 @@ def test_server_tools_and_citations_streamed_and_not(anthropic: Api, emu: Emulat
     assert emu.last_request.json()["messages"][1]["content"] == [
         _SEARCH, _RESULTS, {"type": "text", "text": "Searching."},
         {"type": "text", "text": " Grass is green.", "citations": [_CITATION]}]
+
+
+def test_a_stream_cut_short_is_an_error(anthropic: Api, emu: Emulator) -> None:
+    emu.enqueue(Reply("one two three four five", fault=Fault(reset_after_chunks=4)))
+    chunks, error = anthropic.stream_until_error(model="anthropic/claude-sonnet-4-5", messages=USER)
+    assert isinstance(error, llmplex.APIConnectionError)  # StreamInterruptedError is one of them
+    # four events got through: message_start, content_block_start, ping, the first text delta
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one"
+    emu.enqueue(Reply("one two", fault=Fault(omit_done=True)))
+    chunks, error = anthropic.stream_until_error(model="anthropic/claude-sonnet-4-5", messages=USER)
+    assert isinstance(error, llmplex.StreamInterruptedError)  # no message_stop: never a quiet end
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two"
