@@ -165,6 +165,7 @@ def _build_choice(index: int, state: _ChoiceState) -> Choice:
         refusal="".join(state.refusal) if state.refusal else None,
         reasoning_content="".join(state.reasoning) if state.reasoning else None,
         tool_calls=tool_calls or None,
+        annotations=state.message_extra.get("annotations") or None,  # OpenAI streams them on deltas
         **_extras_for(ChatCompletionMessage, state.message_extra),
     )
     logprobs = ChoiceLogprobs(content=state.logprobs) if state.logprobs else None

@@ -77,3 +77,43 @@ def test_errors_are_typed(ollama: Api, emu: Emulator) -> None:
     chunks, error = ollama.stream_until_error(model="ollama/llama3.2", messages=USER, max_retries=0)
     assert isinstance(error, llmplex.APIStatusError)
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) == 2
+
+
+def test_keep_alive_and_options(mode: str, emu: Emulator) -> None:
+    """The provider options reach the body of every endpoint; request parameters and
+    extra_body["options"] win over the configured options."""
+    settings = {"base_url": emu.url, "keep_alive": "30m", "options": {"num_ctx": 8192, "temperature": 0.9}}
+    api = Api(mode, providers={"ollama": settings})
+    try:
+        emu.enqueue(Reply("Hi!"), Reply("Hi!"), Reply(embedding_dims=3), Reply("Hi!"))
+        api.chat(model="ollama/llama3.2", messages=USER, temperature=0.1)
+        body = emu.last_request.json()
+        assert body["keep_alive"] == "30m"
+        assert body["options"] == {"num_ctx": 8192, "temperature": 0.1}
+        api.complete(model="ollama/llama3.2", prompt="Say hi", extra_body={"options": {"num_ctx": 2048}})
+        body = emu.last_request.json()
+        assert body["options"] == {"num_ctx": 2048, "temperature": 0.9} and body["keep_alive"] == "30m"
+        api.embed(model="ollama/all-minilm", input=["a"])
+        body = emu.last_request.json()
+        assert body["keep_alive"] == "30m" and body["options"]["num_ctx"] == 8192
+        api.chat(model="ollama/llama3.2", messages=USER, extra_body={"keep_alive": 0})
+        assert emu.last_request.json()["keep_alive"] == 0  # extra_body wins for this one call
+    finally:
+        api.close()
+
+
+def test_keep_alive_from_the_environment(mode: str, emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMPLEX_OLLAMA_KEEP_ALIVE", "-1")  # seconds as a number: keep the model loaded
+    api = Api(mode, providers={"ollama": {"base_url": emu.url}})
+    try:
+        emu.enqueue(Reply("Hi!"))
+        api.chat(model="ollama/llama3.2", messages=USER)
+        assert emu.last_request.json()["keep_alive"] == -1
+    finally:
+        api.close()
+    bad = Api(mode, providers={"ollama": {"base_url": emu.url, "options": ["num_ctx"]}})
+    try:
+        with pytest.raises(llmplex.ConfigurationError, match="mapping"):
+            bad.chat(model="ollama/llama3.2", messages=USER)
+    finally:
+        bad.close()

@@ -13,7 +13,8 @@ from .._requests import CallSettings
 from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
 
 __all__ = [
-    "drop_or_raise", "invalid_response", "json_arguments", "load_json_object", "message_as_mapping", "with_extra",
+    "arguments_object", "drop_or_raise", "invalid_response", "json_arguments", "load_json_object",
+    "message_as_mapping", "with_extra",
 ]
 
 logger = logging.getLogger("llmplex")
@@ -41,6 +42,21 @@ def json_arguments(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
+
+
+def arguments_object(call: Mapping[str, Any], provider: str) -> dict[str, Any]:
+    """An OpenAI tool call's ``function.arguments`` (JSON text, or already an object) as the JSON
+    object providers that take tool input as an object need; none given is ``{}``."""
+    arguments = (call.get("function") or {}).get("arguments")
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) and arguments else arguments or {}
+    except ValueError:
+        raise InvalidRequestError(
+            f"the arguments of tool call {call.get('id')!r} are not valid JSON; {provider} needs an object"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
+    return parsed
 
 
 def with_extra(obj: ModelT, **fields: Any) -> ModelT:

@@ -14,6 +14,11 @@ Where the OpenAI shape has no field, the Anthropic fact is kept as an extra attr
   it is not sent, as the API rejects a thinking block without a signature.
 * ``choice.native_finish_reason``: Anthropic's ``stop_reason`` (``refusal``, ``pause_turn`` …),
   next to the mapped OpenAI ``finish_reason``.
+* ``message.server_tool_blocks``, ``message.citations`` (and OpenAI ``annotations``),
+  ``message.other_blocks``: see ``_anthropic_blocks``, which maps content blocks both ways.
+
+Provider options (``anthropic_beta``, ``cache_control``, ``cache_ttl``) are applied by
+``_anthropic_options``.
 
 The API sends no creation time: ``created`` is 0. Completions and embeddings are not offered
 (``Capabilities``), so the adapter has no such methods.
@@ -22,7 +27,7 @@ The API sends no creation time: ``created`` is 0. Completions and embeddings are
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._framing import SSEEvent
@@ -40,26 +45,18 @@ from ..errors import (
 from ..types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
-    ChatCompletionMessage,
-    ChatCompletionMessageToolCall,
     Choice,
     ChoiceDelta,
     ChoiceDeltaToolCall,
     ChoiceDeltaToolCallFunction,
     ChunkChoice,
-    Function,
 )
 from ..types.usage import CompletionUsage, PromptTokensDetails
+from ._anthropic_blocks import annotations_for, convert_messages, is_server_block, message_from_blocks, text_citations
+from ._anthropic_options import apply_cache_control, beta_header
 from ._errors import error_fields, make_error
 from ._json import dumps
-from ._shared import (
-    drop_or_raise,
-    invalid_response,
-    json_arguments,
-    load_json_object,
-    message_as_mapping,
-    with_extra,
-)
+from ._shared import drop_or_raise, invalid_response, load_json_object, with_extra
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
 
@@ -100,7 +97,6 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", 
 _ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
                  "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
                  "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529}
-_NATIVE_PARTS = frozenset({"image", "document", "search_result"})  # Anthropic blocks passed as-is
 
 
 class AnthropicAdapter:
@@ -119,7 +115,7 @@ class AnthropicAdapter:
 
     def build_chat_request(self, req: ChatRequest, cfg: CallSettings) -> HttpRequest:
         """``POST {base_url}/messages`` with the Messages body built from OpenAI-shaped input."""
-        system, messages = _convert_messages(req.messages)
+        system, messages = convert_messages(req.messages)
         body: dict[str, Any] = {"model": req.model}
         if system is not None:
             body["system"] = system
@@ -129,6 +125,7 @@ class AnthropicAdapter:
             body["stream"] = True
         if cfg.extra_body:
             body.update(cfg.extra_body)
+        apply_cache_control(body, cfg.options.get("cache_control"), cfg.options.get("cache_ttl"))
         url = f"{cfg.base_url.rstrip('/')}/messages"
         if cfg.extra_query:
             from urllib.parse import urlencode
@@ -146,6 +143,9 @@ class AnthropicAdapter:
         if cfg.api_key:
             headers[self.spec.auth_header] = cfg.api_key.reveal()
         headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
+        beta = beta_header(cfg.options.get("anthropic_beta"), headers.get("anthropic-beta"))
+        if beta:
+            headers["anthropic-beta"] = beta
         return headers
 
     def _params(self, model: str, params: Mapping[str, Any], cfg: CallSettings) -> dict[str, Any]:
@@ -172,7 +172,7 @@ class AnthropicAdapter:
         blocks = data.get("content") or []
         if not isinstance(blocks, list):
             raise self._invalid("'content' is not a list")
-        message = _message(blocks, self.spec.name)
+        message = message_from_blocks(blocks)
         stop = data.get("stop_reason")
         choice = with_extra(Choice(index=0, message=message, finish_reason=_finish(stop)), native_finish_reason=stop)
         return ChatCompletion(id=str(data.get("id") or ""), created=0, model=str(data.get("model") or ""),
@@ -212,129 +212,7 @@ class AnthropicAdapter:
                           error_type=type_, param=param)
 
 
-# -- request mapping --------------------------------------------------------------------------
-
-
-def _convert_messages(messages: Sequence[Any]) -> tuple[Any, list[dict[str, Any]]]:
-    """(top-level ``system``, turns). System and developer messages are hoisted (the API has no
-    system turn); consecutive turns of one role are merged (roles must alternate)."""
-    system: list[dict[str, Any]] = []
-    turns: list[dict[str, Any]] = []
-    for raw in messages:
-        msg = message_as_mapping(raw)
-        role = msg.get("role")
-        if role in ("system", "developer"):
-            system.extend(_text_blocks(msg.get("content"), role))
-            continue
-        if role == "tool":
-            role, blocks = "user", [_tool_result(msg)]
-        elif role == "assistant":
-            blocks = _assistant_blocks(msg)
-        elif role == "user":
-            blocks = _user_blocks(msg.get("content"))
-        else:
-            raise InvalidRequestError(f"the Messages API has no {role!r} role; use system, user, assistant or tool")
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] = _as_blocks(turns[-1]["content"]) + _as_blocks(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return _system_value(system), turns
-
-
-
-
-def _system_value(blocks: list[dict[str, Any]]) -> Any:
-    if not blocks:
-        return None
-    if len(blocks) == 1 and set(blocks[0]) == {"type", "text"}:
-        return blocks[0]["text"]
-    return blocks
-
-
-def _as_blocks(content: Any) -> list[Any]:
-    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
-
-
-def _text_blocks(content: Any, role: str) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
-    blocks = [_part(p) for p in content or []]
-    if any(b.get("type") != "text" for b in blocks):
-        raise InvalidRequestError(f"{role} messages may hold only text for the Messages API")
-    return blocks
-
-
-def _user_blocks(content: Any) -> Any:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, Sequence):
-        raise InvalidRequestError("user message content must be a string or a list of parts")
-    return [_part(p) for p in content]
-
-
-def _part(part: Mapping[str, Any]) -> dict[str, Any]:
-    kind = part.get("type")
-    if kind == "text":
-        block = {"type": "text", "text": part.get("text", "")}
-        if "cache_control" in part:
-            block["cache_control"] = part["cache_control"]
-        return block
-    if kind == "image_url":
-        image = part.get("image_url")
-        url = image.get("url") if isinstance(image, Mapping) else image
-        return _image(str(url or ""))
-    if kind in _NATIVE_PARTS:
-        return dict(part)
-    raise UnsupportedParameterError(
-        f"the Messages API adapter does not accept {kind!r} content parts", provider="anthropic", param="messages"
-    )
-
-
-def _image(url: str) -> dict[str, Any]:
-    if url.startswith("data:"):
-        header, sep, data = url[5:].partition(",")
-        media_type, _, encoding = header.partition(";")
-        if not sep or encoding != "base64":
-            raise InvalidRequestError("an image data URL must be base64: data:<media type>;base64,<data>")
-        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
-    if url.startswith(("https://", "http://")):
-        return {"type": "image", "source": {"type": "url", "url": url}}
-    raise InvalidRequestError("an image_url must be an http(s) URL or a base64 data URL")
-
-
-def _assistant_blocks(msg: Mapping[str, Any]) -> Any:
-    blocks: list[dict[str, Any]] = [dict(b) for b in msg.get("thinking_blocks") or []]
-    content = msg.get("content")
-    tool_calls = msg.get("tool_calls") or []
-    if isinstance(content, str) and not blocks and not tool_calls:
-        return content
-    if isinstance(content, str):
-        blocks += [{"type": "text", "text": content}] if content else []
-    elif content:
-        blocks += [_part(p) for p in content if p.get("type") != "refusal"]
-    blocks += [_tool_use(call) for call in tool_calls]
-    return blocks
-
-
-def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
-    fn = call.get("function") or {}
-    arguments = fn.get("arguments") or "{}"
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        raise InvalidRequestError(
-            f"the arguments of tool call {call.get('id')!r} are not valid JSON; the Messages API needs an object"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
-    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": parsed}
-
-
-def _tool_result(msg: Mapping[str, Any]) -> dict[str, Any]:
-    content = msg.get("content")
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": msg.get("tool_call_id")}
-    block["content"] = content if isinstance(content, str) else [_part(p) for p in content or []]
-    return block
+# -- request parameters -----------------------------------------------------------------------
 
 
 def _set_max_tokens(out: dict[str, Any], value: Any) -> None:
@@ -346,16 +224,27 @@ def _set_stop(out: dict[str, Any], value: Any) -> None:
 
 
 def _set_tools(out: dict[str, Any], value: Any) -> None:
+    """OpenAI function tools -> ``{"name", "description", "input_schema"[, "strict"]}``, plus the
+    tool's keys beside ``type`` and ``function`` verbatim. A tool of another ``type`` with a
+    ``name`` is an Anthropic tool (``web_search_20250305``, ``code_execution_…``, ``mcp_toolset`` …)
+    and is sent verbatim."""
     tools = []
     for tool in value:
-        fn = tool.get("function") if tool.get("type", "function") == "function" else None
+        if tool.get("type", "function") != "function" and isinstance(tool.get("name"), str):
+            tools.append(dict(tool))
+            continue
+        fn = tool.get("function")
         if not isinstance(fn, Mapping):
-            raise UnsupportedParameterError("only function tools can be mapped to the Messages API; pass native "
-                                            "tools through extra_body", provider="anthropic", param="tools")
+            raise UnsupportedParameterError("a tool must be an OpenAI function tool or a native Anthropic tool "
+                                            "(with its own type and name)", provider="anthropic", param="tools")
         mapped: dict[str, Any] = {"name": fn["name"]}
         if fn.get("description") is not None:
             mapped["description"] = fn["description"]
         mapped["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
+        if fn.get("strict") is not None:  # Anthropic's strict tool use, the same contract
+            mapped["strict"] = fn["strict"]
+        # keys beside type/function are Anthropic tool fields (cache_control, defer_loading …)
+        mapped.update({k: v for k, v in tool.items() if k not in ("type", "function")})
         tools.append(mapped)
     out["tools"] = tools
 
@@ -456,37 +345,11 @@ def _usage(raw: Any) -> CompletionUsage | None:
 
 
 
-def _unsupported_block(kind: Any, provider: str) -> InvalidResponseError:
-    return InvalidResponseError(
-        f"{provider} returned a {kind!r} content block, which llmplex cannot map to a chat completion yet "
-        f"(server tools, MCP and other non-chat blocks are not supported)",
-        provider=provider,
-    )
-
-
-def _message(blocks: list[Any], provider: str) -> ChatCompletionMessage:
-    texts: list[str] = []
-    reasoning: list[str] = []
-    thinking: list[dict[str, Any]] = []
-    calls: list[ChatCompletionMessageToolCall] = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "text":
-            texts.append(block.get("text") or "")
-        elif kind == "tool_use":
-            calls.append(ChatCompletionMessageToolCall(
-                id=block["id"], function=Function(name=block["name"], arguments=json_arguments(block.get("input")))))
-        elif kind in ("thinking", "redacted_thinking"):
-            thinking.append(dict(block))
-            reasoning.append(block.get("thinking") or "")
-        else:
-            raise _unsupported_block(kind, provider)
-    text = "".join(texts)
-    message = ChatCompletionMessage(content=text if text or not calls else None, tool_calls=calls or None,
-                                    reasoning_content="".join(reasoning) or None)
-    return with_extra(message, thinking_blocks=thinking) if thinking else message
-
-
+def _loads_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # cut short (max_tokens): the fragments as sent
 
 
 # -- streaming -------------------------------------------------------------------------------
@@ -494,8 +357,11 @@ def _message(blocks: list[Any], provider: str) -> ChatCompletionMessage:
 
 class AnthropicStreamDecoder:
     """Messages SSE events -> ``ChatCompletionChunk``s. Dispatches on the payload's ``type`` (event
-    names may be missing). Terminal: ``message_stop``. A completed thinking block is sent as
-    ``delta.thinking_blocks`` (with its signature) at its ``content_block_stop``."""
+    names may be missing). Terminal: ``message_stop``. At its ``content_block_stop``, a completed
+    thinking block is sent as ``delta.thinking_blocks`` (with its signature), a server tool block
+    (its input JSON put together) as ``delta.server_tool_blocks``, another kind as
+    ``delta.other_blocks``, and a text block's ``citations_delta`` citations as ``delta.citations``
+    and ``delta.annotations`` (the span each covers is known only then)."""
 
     def __init__(self, adapter: AnthropicAdapter) -> None:
         self._adapter = adapter
@@ -505,6 +371,7 @@ class AnthropicStreamDecoder:
         self._started = False
         self._blocks: dict[int, dict[str, Any]] = {}
         self._tools = 0
+        self._text = 0  # characters of content so far: where the next text block's citations start
         self._usage: dict[str, Any] = {}
         self.done = False
 
@@ -565,35 +432,45 @@ class AnthropicStreamDecoder:
         state: dict[str, Any] = {"type": kind, "args": False}
         self._blocks[payload["index"]] = state
         if kind == "text":
-            return [self._chunk(ChoiceDelta(content=block["text"]))] if block.get("text") else []
+            state.update(start=self._text, citations=list(block.get("citations") or []))
+            return [self._text_chunk(block["text"])] if block.get("text") else []
         if kind in ("thinking", "redacted_thinking"):
             state["block"] = block
             text = block.get("thinking")
             return [self._chunk(ChoiceDelta(reasoning_content=text))] if text else []
-        if kind != "tool_use":
-            raise _unsupported_block(kind, self._adapter.spec.name)
+        if kind != "tool_use":  # server tools, MCP, fallback …: the whole block at its stop
+            state.update(block=block, json="")
+            return []
         state["tool"] = self._tools
         self._tools += 1
         call = ChoiceDeltaToolCall(index=state["tool"], id=block["id"], type="function",
                                    function=ChoiceDeltaToolCallFunction(name=block["name"], arguments=""))
         return [self._chunk(ChoiceDelta(tool_calls=[call]))]
 
+    def _text_chunk(self, text: str) -> ChatCompletionChunk:
+        self._text += len(text)
+        return self._chunk(ChoiceDelta(content=text))
+
     def _block_delta(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
         state = self._blocks[payload["index"]]
         delta = payload["delta"]
         kind = delta.get("type")
         if kind == "text_delta":
-            return [self._chunk(ChoiceDelta(content=delta["text"]))]
-        if kind == "input_json_delta":
+            return [self._text_chunk(delta["text"])]
+        if kind == "citations_delta":
+            state.setdefault("citations", []).append(delta["citation"])
+        elif kind == "input_json_delta" and "json" in state:
+            state["json"] += delta["partial_json"]
+        elif kind == "input_json_delta":
             fragment = delta["partial_json"]
             state["args"] = state["args"] or bool(fragment)
             return [self._tool_args(state["tool"], fragment)] if fragment else []
-        if kind == "thinking_delta":
+        elif kind == "thinking_delta":
             state["block"]["thinking"] = state["block"].get("thinking", "") + delta["thinking"]
             return [self._chunk(ChoiceDelta(reasoning_content=delta["thinking"]))]
-        if kind == "signature_delta":
+        elif kind == "signature_delta":
             state["block"]["signature"] = state["block"].get("signature", "") + delta["signature"]
-        return []  # signatures surface with the finished block; citations are not mapped
+        return []  # signatures, citations and server tool input surface with the finished block
 
     def _tool_args(self, tool: int, arguments: str) -> ChatCompletionChunk:
         call = ChoiceDeltaToolCall(index=tool, function=ChoiceDeltaToolCallFunction(arguments=arguments))
@@ -601,8 +478,19 @@ class AnthropicStreamDecoder:
 
     def _block_stop(self, payload: dict[str, Any]) -> list[ChatCompletionChunk]:
         state = self._blocks[payload["index"]]
-        if state["type"] == "tool_use" and not state["args"]:
+        kind = state["type"]
+        if kind == "tool_use" and not state["args"]:
             return [self._tool_args(state["tool"], "{}")]  # no input at all: the parsed form is {}
+        if kind == "text":
+            cited = text_citations(state["citations"], state["start"], self._text)
+            extra = {"citations": cited, "annotations": annotations_for(cited)}
+            return [self._chunk(with_extra(ChoiceDelta(), **{k: v for k, v in extra.items() if v}))] if cited else []
+        if "json" in state:
+            block = state["block"]
+            if state["json"]:
+                block["input"] = _loads_or_text(state["json"])
+            key = "server_tool_blocks" if is_server_block(kind) else "other_blocks"
+            return [self._chunk(with_extra(ChoiceDelta(), **{key: [block]}))]
         if "block" in state:
             return [self._chunk(with_extra(ChoiceDelta(), thinking_blocks=[state["block"]]))]
         return []

@@ -20,6 +20,12 @@ ANTHROPIC_SPEC = ProviderSpec(
     # JSON mode / json_schema arrive with structured output (issue 4); until then response_format
     # raises UnsupportedParameterError.
     capabilities=Capabilities(vision=True, reasoning=True, json_mode=False, json_schema=False, n=False),
+    # anthropic_beta -> the anthropic-beta header; cache_control / cache_ttl -> prompt-cache
+    # breakpoints (providers/_anthropic_options.py).
+    options=("anthropic_beta", "cache_control", "cache_ttl"),
+    option_env={"anthropic_beta": ("LLMPLEX_ANTHROPIC_BETA",),
+                "cache_control": ("LLMPLEX_ANTHROPIC_CACHE_CONTROL",),
+                "cache_ttl": ("LLMPLEX_ANTHROPIC_CACHE_TTL",)},
     docs_url="https://docs.anthropic.com/en/api/messages",
 )
 
@@ -34,6 +40,10 @@ OLLAMA_SPEC = ProviderSpec(
     # json_schema arrives with structured output (issue 4).
     capabilities=Capabilities(completions=True, embeddings=True, vision=True, image_urls=False, reasoning=True, n=False,
                               json_mode=True, json_schema=False),
+    # keep_alive -> the body's keep_alive; options -> defaults under Ollama's "options" (request
+    # parameters and extra_body["options"] win over them).
+    options=("keep_alive", "options"),
+    option_env={"keep_alive": ("LLMPLEX_OLLAMA_KEEP_ALIVE",)},
     docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
 )
 

@@ -8,8 +8,10 @@ Mapping notes:
 
 * Ollama streams by default: ``stream`` is always sent explicitly.
 * Sampling parameters go into ``options`` (``max_tokens`` / ``max_completion_tokens`` become
-  ``num_predict``); ``extra_body["options"]`` is merged into them, other ``extra_body`` keys
-  (``keep_alive``, ``think``, ``raw``, ``system``, ``truncate`` …) are sent as given.
+  ``num_predict``) over the provider option ``options`` (configured defaults: ``num_ctx`` …);
+  ``extra_body["options"]`` is merged over both. Other ``extra_body`` keys (``keep_alive``,
+  ``think``, ``raw``, ``system``, ``truncate`` …) are sent as given; the provider option
+  ``keep_alive`` is sent unless ``extra_body`` has one.
 * Images become the message's ``images`` (base64); http(s) image URLs arrive here already
   downloaded and inlined by the client (``Capabilities.image_urls`` is False, see ``_media``).
 * Tool calls carry their arguments as objects; responses map them to compact JSON strings. When a
@@ -32,6 +34,7 @@ from typing import Any
 from .._http import HttpRequest, HttpResponse
 from .._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
 from ..errors import (
+    ConfigurationError,
     InvalidRequestError,
     InvalidResponseError,
     LLMError,
@@ -57,6 +60,7 @@ from ..types.usage import CompletionUsage
 from ._errors import error_fields, make_error, parse_json_error_body
 from ._json import dumps
 from ._shared import (
+    arguments_object,
     drop_or_raise,
     invalid_response,
     json_arguments,
@@ -231,6 +235,14 @@ class OllamaAdapter:
         self._extra_body(body, options, cfg)
 
     def _extra_body(self, body: dict[str, Any], options: dict[str, Any], cfg: CallSettings) -> None:
+        """Ollama ``options``, lowest to highest: the provider option ``options``, the request's
+        parameters (``temperature``, ``max_tokens`` …), ``extra_body["options"]``. ``keep_alive``:
+        the provider option, unless ``extra_body`` has one."""
+        configured = cfg.options.get("options")
+        if configured is not None and not isinstance(configured, Mapping):
+            raise ConfigurationError("the ollama option 'options' must be a mapping of Ollama runtime options "
+                                     f"(num_ctx, temperature …), got {type(configured).__name__}")
+        options = {**(configured or {}), **options}
         extra = dict(cfg.extra_body)
         raw = extra.pop("options", None)
         if isinstance(raw, Mapping):
@@ -239,6 +251,8 @@ class OllamaAdapter:
             raise InvalidRequestError("extra_body['options'] must be a mapping of Ollama runtime options")
         if options:
             body["options"] = options
+        if cfg.options.get("keep_alive") is not None:
+            body["keep_alive"] = _keep_alive(cfg.options["keep_alive"])
         body.update(extra)
 
     def _unsupported(self, key: str, cfg: CallSettings) -> None:
@@ -350,6 +364,17 @@ class OllamaAdapter:
 # -- request mapping --------------------------------------------------------------------------
 
 
+def _keep_alive(value: Any) -> Any:
+    """A duration (``"10m"``, ``"1h"``) as given; a number, or a numeric string from the
+    environment (``"-1"``: keep loaded), as seconds: Ollama reads a bare string as a Go duration."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    raise ConfigurationError(f"the ollama option keep_alive must be a duration like '10m' or seconds, got {value!r}")
+
+
 def _convert_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     names: dict[str, str] = {}  # tool call id -> function name, for the tool messages' tool_name
     out: list[dict[str, Any]] = []
@@ -432,15 +457,7 @@ def _assistant(msg: Mapping[str, Any], names: dict[str, str]) -> dict[str, Any]:
     calls = []
     for call in msg.get("tool_calls") or []:
         fn = call.get("function") or {}
-        arguments = fn.get("arguments")
-        try:
-            parsed = json.loads(arguments) if isinstance(arguments, str) and arguments else arguments or {}
-        except ValueError:
-            raise InvalidRequestError(
-                f"the arguments of tool call {call.get('id')!r} are not valid JSON; ollama needs an object"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
+        parsed = arguments_object(call, "ollama")
         if call.get("id"):
             names[str(call["id"])] = str(fn.get("name"))
         calls.append({"function": {"name": fn.get("name"), "arguments": parsed}})

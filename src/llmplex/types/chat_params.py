@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Union
 
-from typing_extensions import Required, TypedDict
+from typing_extensions import NotRequired, Required, TypedDict
 
 from .request_options import RequestOptions
 
@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from ..tools import Tool
 
 __all__ = [
+    "CacheControlParam",
     "ChatCompletionAssistantMessageParam",
+    "ChatCompletionContentPartFileParam",
     "ChatCompletionContentPartImageParam",
     "ChatCompletionContentPartInputAudioParam",
     "ChatCompletionContentPartParam",
@@ -30,14 +32,24 @@ __all__ = [
     "ChatCompletionToolParam",
     "ChatCompletionUserMessageParam",
     "ChatParams",
+    "FileFile",
     "FunctionDefinition",
     "ResponseFormat",
 ]
 
 
+class CacheControlParam(TypedDict, total=False):
+    """A prompt-cache breakpoint (Anthropic): ``{"type": "ephemeral"}``, optionally ``"ttl": "1h"``.
+    Providers without breakpoints ignore it or reject it (see each provider's page)."""
+
+    type: Required[Literal["ephemeral"]]
+    ttl: Literal["5m", "1h"]
+
+
 class ChatCompletionContentPartTextParam(TypedDict):
     type: Literal["text"]
     text: str
+    cache_control: NotRequired[CacheControlParam]
 
 
 class ImageURL(TypedDict, total=False):
@@ -49,6 +61,28 @@ class ImageURL(TypedDict, total=False):
 class ChatCompletionContentPartImageParam(TypedDict):
     type: Literal["image_url"]
     image_url: ImageURL
+    cache_control: NotRequired[CacheControlParam]
+
+
+class FileFile(TypedDict, total=False):
+    file_data: str
+    """A ``data:<media type>;base64,<data>`` URL (PDF, plain text …)."""
+    file_id: str
+    """An id from the provider's Files API."""
+    filename: str
+    file_url: str
+    """llmplex extension: a URL the provider fetches itself (Anthropic URL documents)."""
+
+
+class ChatCompletionContentPartFileParam(TypedDict, total=False):
+    """A file (document) part. ``citations``, ``title``, ``context``: Anthropic document fields."""
+
+    type: Required[Literal["file"]]
+    file: Required[FileFile]
+    cache_control: CacheControlParam
+    citations: Mapping[str, Any]
+    title: str
+    context: str
 
 
 class InputAudio(TypedDict):
@@ -65,6 +99,7 @@ ChatCompletionContentPartParam = Union[
     ChatCompletionContentPartTextParam,
     ChatCompletionContentPartImageParam,
     ChatCompletionContentPartInputAudioParam,
+    ChatCompletionContentPartFileParam,
 ]
 
 
@@ -132,6 +167,7 @@ class FunctionDefinition(TypedDict, total=False):
 class ChatCompletionToolParam(TypedDict):
     type: Literal["function"]
     function: FunctionDefinition
+    cache_control: NotRequired[CacheControlParam]
 
 
 class _NamedFunction(TypedDict):
