@@ -37,8 +37,11 @@ _EMBEDDING_KEYS = frozenset(EmbeddingParams.__annotations__) - {"model", "input"
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
-def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(parameters, request options); unknown names raise with a suggestion."""
+def _split(
+    kwargs: dict[str, Any], known: frozenset[str], what: str, provider_options: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(parameters, request options incl. the provider's own options); unknown names raise with a
+    suggestion."""
     params: dict[str, Any] = {}
     options: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -46,16 +49,17 @@ def _split(kwargs: dict[str, Any], known: frozenset[str], what: str) -> tuple[di
             continue  # None means "provider default", except for timeout, where it means "no limit"
         if key in known:
             params[key] = value
-        elif key in _OPTIONS:
+        elif key in _OPTIONS or key in provider_options:
             options[key] = value
         else:
             import difflib  # only on the error path
 
-            hint = difflib.get_close_matches(key, [*known, *_OPTIONS], n=1)
+            hint = difflib.get_close_matches(key, [*known, *_OPTIONS, *provider_options], n=1)
             did_you_mean = f"did you mean {hint[0]!r}? " if hint else ""
+            own = f" (this provider's own settings: {', '.join(provider_options)})" if provider_options else ""
             raise InvalidRequestError(
                 f"{what} got an unknown parameter {key!r}; {did_you_mean}"
-                f"provider-specific fields go in extra_body={{...}}"
+                f"provider-specific fields go in extra_body={{...}}{own}"
             )
     return params, options
 
@@ -94,8 +98,8 @@ class CallFactory:
         model = kwargs.pop("model", None)
         messages = kwargs.pop("messages", None)
         _check_messages(messages)
-        params, options = _split(kwargs, _CHAT_KEYS, "chat.completions.create")
         route = self.route(model)
+        params, options = _split(kwargs, _CHAT_KEYS, "chat.completions.create", route.spec.options)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
         if "tools" in params:
@@ -118,8 +122,8 @@ class CallFactory:
         if "prompt" not in kwargs:
             raise InvalidRequestError("completions.create needs prompt=...")
         prompt = kwargs.pop("prompt")
-        params, options = _split(kwargs, _COMPLETION_KEYS, "completions.create")
         route = self.route(model)
+        params, options = _split(kwargs, _COMPLETION_KEYS, "completions.create", route.spec.options)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
         adapter = self.registry.adapter(route)
@@ -151,8 +155,8 @@ class CallFactory:
         data = kwargs.pop("input")
         if isinstance(data, (list, tuple)) and not data:
             raise InvalidRequestError("embeddings.create got an empty input list")
-        params, options = _split(kwargs, _EMBEDDING_KEYS, "embeddings.create")
         route = self.route(model)
+        params, options = _split(kwargs, _EMBEDDING_KEYS, "embeddings.create", route.spec.options)
         cfg = self.settings(route, options)
         if not route.spec.capabilities.embeddings:
             raise UnsupportedParameterError(
@@ -225,6 +229,7 @@ def _check_capabilities(route: Route, params: Mapping[str, Any], stream: bool) -
 
 def _override(cfg: CallSettings, options: Mapping[str, Any]) -> CallSettings:
     changes: dict[str, Any] = {}
+    provider_options: dict[str, Any] = {}
     for key, value in options.items():
         try:
             value = normalise_setting(key, value, f"the {key}= argument")
@@ -232,7 +237,12 @@ def _override(cfg: CallSettings, options: Mapping[str, Any]) -> CallSettings:
             raise InvalidRequestError(exc.message) from None
         if key in ("extra_headers", "extra_query", "extra_body"):
             value = {**getattr(cfg, key), **value}
-        changes[key] = value
+        if key in _OPTIONS:
+            changes[key] = value
+        else:  # one of the provider's own options (anthropic_beta, keep_alive …)
+            provider_options[key] = value
+    if provider_options:
+        changes["options"] = {**cfg.options, **provider_options}
     return dataclasses.replace(cfg, **changes)
 
 
