@@ -380,12 +380,22 @@ def test_request_mapping() -> None:
                                                                   "images": ["QUJD"]}]
 
 
+def test_json_schema_goes_in_format() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    body = _body(ChatRequest("m", [], {"response_format": {"type": "json_schema",
+                                                           "json_schema": {"name": "x", "schema": schema}}}))
+    assert body["format"] == schema
+    assert _body(ChatRequest("m", [], {"response_format": {"type": "json_object"}}))["format"] == "json"
+    with pytest.raises(InvalidRequestError, match="needs json_schema.schema"):
+        _body(ChatRequest("m", [], {"response_format": {"type": "json_schema", "json_schema": {}}}))
+
+
 def test_request_errors() -> None:
     web = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}
     with pytest.raises(UnsupportedParameterError, match="data URL"):
         _body(ChatRequest("m", [web], {}))
     for params in ({"logprobs": True}, {"logit_bias": {"1": 2}}, {"n": 2}, {"tool_choice": "required"},
-                   {"response_format": {"type": "json_schema", "json_schema": {}}}):
+                   {"response_format": {"type": "xml"}}):
         with pytest.raises(UnsupportedParameterError):
             _body(ChatRequest("m", [], params))
         assert "options" not in _body(ChatRequest("m", [], params), drop_unsupported=True)

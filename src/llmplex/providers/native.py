@@ -37,9 +37,8 @@ OLLAMA_SPEC = ProviderSpec(
     base_url_env=("OLLAMA_HOST",),  # may lack a scheme ("127.0.0.1:11434"): the adapter adds http://
     key_required=False,
     api_key_env=("OLLAMA_API_KEY",),  # Ollama Cloud: sent as a bearer token
-    # json_schema arrives with structured output (issue 4).
     capabilities=Capabilities(completions=True, embeddings=True, vision=True, image_urls=False, reasoning=True, n=False,
-                              json_mode=True, json_schema=False),
+                              json_mode=True, json_schema=True),
     # keep_alive -> the body's keep_alive; options -> defaults under Ollama's "options" (request
     # parameters and extra_body["options"] win over them).
     options=("keep_alive", "options"),

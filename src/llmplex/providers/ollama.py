@@ -105,10 +105,14 @@ def _set_format(body: dict[str, Any], options: dict[str, Any], value: Any) -> No
     kind = value.get("type") if isinstance(value, Mapping) else value
     if kind == "json_object":
         body["format"] = "json"
+    elif kind == "json_schema":  # Ollama's structured outputs: the schema itself goes in "format"
+        schema = (value.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, Mapping):
+            raise InvalidRequestError("response_format json_schema needs json_schema.schema, a JSON schema object")
+        body["format"] = dict(schema)
     elif kind != "text":
-        raise UnsupportedParameterError(
-            f"ollama supports response_format json_object only for now (got {kind!r}); pass a JSON schema "
-            f"as extra_body={{'format': schema}}", provider="ollama", param="response_format")
+        raise UnsupportedParameterError(f"ollama does not know response_format {kind!r}", provider="ollama",
+                                        param="response_format")
 
 
 def _set_tools(body: dict[str, Any], options: dict[str, Any], value: Any) -> None:
