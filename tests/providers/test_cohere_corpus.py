@@ -29,7 +29,7 @@ from llmplex.errors import (
     UnsupportedParameterError,
 )
 from llmplex.providers.cohere import COHERE_SPEC, CohereAdapter, CohereCitation
-from llmplex.streaming import ChatCompletionAccumulator, StreamProcessor
+from llmplex.streaming import ChatCompletionAccumulator
 from llmplex.types.chat import ChatCompletion
 
 from . import corpus
@@ -158,14 +158,8 @@ def _parse(body: bytes, model: str = MODEL) -> ChatCompletion:
 
 
 def _stream(data: bytes, step: int | None) -> tuple[ChatCompletion, list[Any]]:
-    req = ChatRequest(MODEL, [], {}, stream=True)
-    proc = StreamProcessor("sse", ADAPTER.chat_stream_decoder(req), ChatCompletionAccumulator(),
-                           provider="cohere", model=MODEL, secrets=[])
-    pieces = [data] if step is None else [data[i:i + step] for i in range(0, len(data), step)]
-    chunks = [c for piece in pieces for c in proc.feed(piece)]
-    chunks += proc.close()
-    assert isinstance(proc.accumulator, ChatCompletionAccumulator)
-    return proc.accumulator.completion(), chunks
+    decoder = ADAPTER.chat_stream_decoder(ChatRequest(MODEL, [], {}, stream=True))
+    return corpus.stream_chat(decoder, data, step, "cohere", MODEL)
 
 
 # -- the tests --------------------------------------------------------------------------------

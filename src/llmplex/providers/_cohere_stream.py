@@ -17,7 +17,6 @@ is complete (the first event after the plan deltas); citations as ``delta.citati
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from ..errors import LLMError, StreamInterruptedError, StreamParseError
 from ..types.chat import ChatCompletionChunk, ChoiceDelta, ChoiceDeltaToolCall, ChoiceDeltaToolCallFunction, ChunkChoice
 from ..types.usage import CompletionUsage
 from ._cohere_parse import citation, finish_error, finish_reason, tool_arguments, usage_from
-from ._shared import with_extra
+from ._shared import event_object, with_extra
 
 if TYPE_CHECKING:
     from .._requests import ChatRequest
@@ -68,12 +67,7 @@ class CohereStreamDecoder:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if self.done or not text.strip() or text.strip() == "[DONE]":
             return []
-        try:
-            payload = json.loads(text)
-        except ValueError:
-            raise self._parse_error(index, "is not valid JSON") from None
-        if not isinstance(payload, dict):
-            raise self._parse_error(index, "is not a JSON object")
+        payload = event_object(text, lambda what: self._parse_error(index, what))
         kind = payload.get("type") or payload.get("event_type")
         if kind is None and isinstance(frame, SSEEvent):
             kind = frame.event

@@ -48,15 +48,15 @@ from ._shared import (
     json_arguments,
     load_json_object,
     message_as_mapping,
+    request_headers,
     with_extra,
+    with_query,
 )
 from .base import ProviderSpec
 from .native import COHERE_SPEC
 
 __all__ = ["COHERE_SPEC", "DEFAULT_INPUT_TYPE", "THINKING_BUDGETS", "CohereAdapter", "CohereCitation",
            "CohereStreamDecoder"]
-
-_USER_AGENT = "llmplex/0.1.0"
 
 THINKING_BUDGETS: Mapping[str, int | None] = {"minimal": 1024, "low": 4096, "medium": 16384, "high": None}
 """``reasoning_effort`` -> ``thinking.token_budget`` (``None``: enabled, no budget); ``none`` sends
@@ -205,28 +205,10 @@ class CohereAdapter:
         base = cfg.base_url.strip().rstrip("/")
         if base.endswith(("/v1", "/v2")):
             base = base[:-3]
-        url = base + path
-        if cfg.extra_query:
-            from urllib.parse import urlencode
-
-            url += "?" + urlencode(dict(cfg.extra_query))
-        return url
+        return with_query(base + path, cfg)
 
     def _headers(self, cfg: CallSettings, stream: bool) -> dict[str, str]:
-        headers = {
-            "content-type": "application/json",
-            "accept": "text/event-stream" if stream else "application/json",
-            "user-agent": _USER_AGENT,
-            **self.spec.headers,
-        }
-        for option, header in self.spec.option_headers.items():
-            value = cfg.options.get(option)
-            if value:
-                headers[header] = str(value)
-        if cfg.api_key:
-            headers["authorization"] = f"Bearer {cfg.api_key.reveal()}"
-        headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
-        return headers
+        return request_headers(self.spec, cfg, "text/event-stream" if stream else "application/json")
 
     # -- responses --------------------------------------------------------------------------
 

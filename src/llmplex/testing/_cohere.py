@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._openai_render import _vector, status_phrase
-from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
+from ._plan import Exchange, RecordedRequest, ResponsePlan, reply_plan
 from ._reply import ApiError, Reply
-from ._text import content_text, dump_json, message_list, pieces, raw_body, words
+from ._text import content_text, dump_json, echo_text, message_list, pieces, raw_body, words
 
 __all__ = ["CohereProtocol", "cohere_error_body", "render_cohere_chat", "render_cohere_chat_events",
            "render_cohere_embed"]
@@ -66,10 +66,7 @@ class _Answer:
 
 def _resolve(reply: Reply, request: Mapping[str, Any]) -> _Answer:
     messages = message_list(request)
-    text = reply.text if reply.text is not None else reply.refusal
-    if text is None and not reply.tool_calls:
-        users = [m for m in messages if m.get("role") == "user"]
-        text = "Echo: " + (content_text(users[-1].get("content")) if users else "")
+    text = echo_text(reply, messages)
     offset = sum(len(m["tool_calls"]) for m in messages if isinstance(m.get("tool_calls"), list))
     calls = [
         _Call(call.id or f"{call.name}_emu{offset + i + 1}", call.name,
@@ -300,19 +297,8 @@ class CohereProtocol:
             "x-debug-trace-id": hashlib.sha256(str(exchange.seq).encode()).hexdigest()[:32],
             "server": "llmplex-emulator",
         }
-        if stream:
-            headers["cache-control"] = "no-cache"
-        for name, value in (reply.headers if reply is not None else {}).items():
-            headers[name.lower()] = value
-        return build_plan(
-            [body] if isinstance(body, bytes) else list(body),
-            reply.fault if reply is not None else None,
-            status=status,
-            headers=list(headers.items()),
-            chunked=stream,
-            malformed=b'event: content-delta\ndata: {"type":\n\n' if stream else b'{"id":',
-            sse=stream,
-        )
+        malformed = b'event: content-delta\ndata: {"type":\n\n' if stream else b'{"id":'
+        return reply_plan(status, body, reply, headers, malformed=malformed)
 
 
 def _response_id(exchange: Exchange) -> str:
