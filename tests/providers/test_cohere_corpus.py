@@ -16,6 +16,7 @@ from llmplex._framing import NDJSONDecoder, SSEEvent
 from llmplex._http import HttpResponse
 from llmplex._requests import CallSettings, ChatRequest, EmbeddingRequest
 from llmplex.errors import (
+    APIStatusError,
     AuthenticationError,
     BadRequestError,
     ContentFilterError,
@@ -454,7 +455,9 @@ def test_request_errors_and_drops() -> None:
     (429, {"message": "You are using a Trial key, which is limited to 10 API calls / minute."}, RateLimitError),
     (498, {"message": "invalid token"}, AuthenticationError),
     (500, {"message": "internal server error, this has been reported to our developers"}, InternalServerError),
+    (499, {"message": "request cancelled by the client"}, APIStatusError),
     (503, {"message": "service unavailable"}, ServiceUnavailableError),
+    (504, {"message": "gateway timeout"}, InternalServerError),
 ])
 def test_error_statuses(status: int, body: dict[str, Any], expected: type[Exception]) -> None:
     err = ADAPTER.parse_error(HttpResponse(status, {"x-debug-trace-id": "trace-1"}, json.dumps(body).encode()))
