@@ -51,6 +51,7 @@ PROVIDERS: dict[str, Row] = {
                   reasoning_goes_back=False, stream_kwargs={"stream_options": {"include_usage": True}}),
     "anthropic": Row("anthropic/claude-sonnet-4-5", lambda emu: {"api_key": "sk-ant-test", "base_url": emu.base_url}),
     "ollama": Row("ollama/llama3.2", lambda emu: {"base_url": emu.url}),
+    "cohere": Row("cohere/command-a-03-2025", lambda emu: {"api_key": "co-test", "base_url": emu.base_url}),
 }
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "load",
     "names",
     "parse_sse",
+    "stream_chat",
 ]
 
 CORPUS_ENV = "LLMPLEX_CORPUS"
@@ -226,3 +227,16 @@ def parse_sse(raw: bytes) -> list[tuple[str | None, Any]]:
             joined = "\n".join(data)
             out.append((event, joined if joined == "[DONE]" else json.loads(joined)))
     return out
+
+
+def stream_chat(decoder: Any, data: bytes, step: int | None, provider: str, model: str = "m") -> tuple[Any, list[Any]]:
+    """Feed SSE bytes (whole, or in pieces of ``step`` bytes) through the real stream pipeline with a
+    chat decoder; returns (the accumulated ``ChatCompletion``, every chunk)."""
+    from llmplex.streaming import ChatCompletionAccumulator, StreamProcessor
+
+    proc = StreamProcessor("sse", decoder, ChatCompletionAccumulator(), provider=provider, model=model, secrets=[])
+    pieces = [data] if step is None else [data[i:i + step] for i in range(0, len(data), step)]
+    chunks = [c for piece in pieces for c in proc.feed(piece)]
+    chunks += proc.close()
+    assert isinstance(proc.accumulator, ChatCompletionAccumulator)
+    return proc.accumulator.completion(), chunks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -13,9 +13,14 @@ from .._requests import CallSettings
 from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
 
 __all__ = [
-    "arguments_object", "drop_or_raise", "invalid_response", "json_arguments", "load_json_object",
-    "message_as_mapping", "with_extra",
+    "USER_AGENT", "arguments_object", "drop_or_raise", "event_object", "invalid_response", "json_arguments",
+    "load_json_object", "message_as_mapping", "request_headers", "with_extra", "with_query",
 ]
+
+USER_AGENT = "llmplex/0.1.0"
+
+if TYPE_CHECKING:
+    from .base import ProviderSpec
 
 logger = logging.getLogger("llmplex")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -92,3 +97,38 @@ def drop_or_raise(provider: str, key: str, cfg: CallSettings, native: str = "pro
             provider=provider, param=key,
         )
     logger.warning("llmplex: dropped parameter %r unsupported by %s", key, provider)
+
+
+def with_query(url: str, cfg: CallSettings) -> str:
+    """``url`` with the call's ``extra_query`` appended."""
+    if not cfg.extra_query:
+        return url
+    from urllib.parse import urlencode
+
+    return url + ("&" if "?" in url else "?") + urlencode(dict(cfg.extra_query))
+
+
+def request_headers(spec: ProviderSpec, cfg: CallSettings, accept: str) -> dict[str, str]:
+    """JSON request headers: ``accept``, the row's fixed headers and option headers, the key (a
+    bearer token for ``authorization``, the bare key in any other header), then ``extra_headers``."""
+    headers = {"content-type": "application/json", "accept": accept, "user-agent": USER_AGENT, **spec.headers}
+    for option, header in spec.option_headers.items():
+        value = cfg.options.get(option)
+        if value:
+            headers[header] = str(value)
+    if cfg.api_key:
+        key = cfg.api_key.reveal()
+        headers[spec.auth_header] = f"Bearer {key}" if spec.auth_header == "authorization" else key
+    headers.update({k.lower(): v for k, v in cfg.extra_headers.items()})
+    return headers
+
+
+def event_object(text: str, fail: Callable[[str], Exception]) -> dict[str, Any]:
+    """One stream event's JSON object; ``fail(what)`` builds the error for anything else."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise fail("is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise fail("is not a JSON object")
+    return payload

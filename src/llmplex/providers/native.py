@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .base import Capabilities, ProviderSpec
 
-__all__ = ["ANTHROPIC_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC"]
+__all__ = ["ANTHROPIC_SPEC", "COHERE_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC"]
 
 ANTHROPIC_SPEC = ProviderSpec(
     name="anthropic",
@@ -46,4 +46,26 @@ OLLAMA_SPEC = ProviderSpec(
     docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
 )
 
-NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC, OLLAMA_SPEC)
+COHERE_SPEC = ProviderSpec(
+    name="cohere",
+    title="Cohere",
+    adapter="llmplex.providers.cohere:CohereAdapter",
+    base_url="https://api.cohere.com",  # the adapter adds /v2/chat and /v2/embed
+    api_key_env=("CO_API_KEY", "COHERE_API_KEY"),
+    base_url_env=("CO_API_URL",),
+    option_headers={"client_name": "x-client-name"},
+    options=("client_name", "embedding_input_type"),
+    option_env={"embedding_input_type": ("LLMPLEX_COHERE_EMBEDDING_INPUT_TYPE",)},
+    # OpenAI parameters the v2 Chat API has no field for (native knobs go through extra_body).
+    unsupported_params=frozenset({
+        "logprobs", "top_logprobs", "logit_bias", "user", "store", "metadata", "modalities", "audio",
+        "prediction", "service_tier", "functions", "function_call", "web_search_options", "verbosity",
+        "prompt_cache_key", "safety_identifier",
+    }),
+    accepts_reasoning_content=True,  # thinking goes back as a "thinking" content part
+    capabilities=Capabilities(embeddings=True, vision=True, image_urls=True, reasoning=True, n=False,
+                              json_mode=True, json_schema=True),
+    docs_url="https://docs.cohere.com/reference/chat",
+)
+
+NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC)

@@ -1,5 +1,5 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages and Ollama) with scripted replies and fault injection. For our tests,
+(OpenAI, Anthropic Messages, Ollama and Cohere v2) with scripted replies and fault injection. For our tests,
 the demo and your tests.
 
 ```python
@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._cohere import CohereProtocol, render_cohere_chat, render_cohere_chat_events, render_cohere_embed
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnthropicProtocol",
     "ApiError",
+    "CohereProtocol",
     "Emulator",
     "EndKind",
     "Ending",
@@ -79,6 +81,9 @@ __all__ = [
     "render_anthropic_stream_events",
     "render_chat_completion",
     "render_chat_stream_events",
+    "render_cohere_chat",
+    "render_cohere_chat_events",
+    "render_cohere_embed",
     "render_completion",
     "render_completion_stream_events",
     "render_embeddings",

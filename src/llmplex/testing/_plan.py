@@ -27,6 +27,7 @@ __all__ = [
     "ResponsePlan",
     "Segment",
     "build_plan",
+    "reply_plan",
 ]
 
 
@@ -244,3 +245,35 @@ def _ending(work: _Builder, fault: Fault) -> Ending | None:
         return None
     after, _, kind = min(candidates)  # the earliest fault wins; a reset beats a close at the same byte
     return Ending(kind, after)
+
+
+def reply_plan(
+    status: int,
+    body: bytes | Sequence[bytes],
+    reply: Reply | None,
+    headers: dict[str, str],
+    *,
+    malformed: bytes,
+    sse: bool = True,
+) -> ResponsePlan:
+    """The plan for one rendered body (bytes) or stream (a list of events): `headers` plus, for a
+    stream, ``cache-control: no-cache``, then the reply's own headers, with the reply's fault applied.
+
+    `malformed` replaces a corrupted event (`Fault.malformed_event_at`); `sse` enables comments and
+    line endings for streams.
+    """
+    stream = not isinstance(body, bytes)
+    merged = dict(headers)
+    if stream:
+        merged.setdefault("cache-control", "no-cache")
+    for name, value in (reply.headers if reply is not None else {}).items():
+        merged[name.lower()] = value
+    return build_plan(
+        [body] if isinstance(body, bytes) else list(body),
+        reply.fault if reply is not None else None,
+        status=status,
+        headers=list(merged.items()),
+        chunked=stream,
+        malformed=malformed,
+        sse=sse and stream,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._reply import Reply
 
-__all__ = ["content_text", "dump_json", "message_list", "pieces", "raw_body", "words"]
+__all__ = ["content_text", "dump_json", "echo_text", "message_list", "pieces", "raw_body", "words"]
 
 _TOKEN = re.compile(r"\s*\S+")
 
@@ -61,3 +61,13 @@ def raw_body(reply: Reply) -> bytes | None:
     if isinstance(raw, dict):
         return dump_json(raw)
     return raw.encode() if isinstance(raw, str) else raw
+
+
+def echo_text(reply: Reply, messages: list[Mapping[str, Any]]) -> str | None:
+    """The text a reply says: its text, else its refusal, else (when it calls no tool) the echo
+    ``"Echo: <last user message>"``; None for a reply that only calls tools."""
+    text = reply.text if reply.text is not None else reply.refusal
+    if text is None and not reply.tool_calls:
+        users = [m for m in messages if m.get("role") == "user"]
+        text = "Echo: " + (content_text(users[-1].get("content")) if users else "")
+    return text
