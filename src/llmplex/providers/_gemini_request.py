@@ -261,13 +261,19 @@ def _deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
             into[key] = value
 
 
+_THINKING_OPTIONS: tuple[tuple[str, str, type], ...] = (
+    ("thinking_budget", "thinkingBudget", int),
+    ("include_thoughts", "includeThoughts", bool),
+    ("thinking_level", "thinkingLevel", str),
+)
+
+
 def _apply_options(body: dict[str, Any], config: dict[str, Any], options: Mapping[str, Any]) -> None:
     safety = options.get("safety_settings")
     if safety is not None:
         body["safetySettings"] = _safety_settings(safety)
     thinking: dict[str, Any] = {}
-    for option, field, kind in (("thinking_budget", "thinkingBudget", int), ("include_thoughts", "includeThoughts", bool),
-                                ("thinking_level", "thinkingLevel", str)):
+    for option, field, kind in _THINKING_OPTIONS:
         value = options.get(option)
         if value is None:
             continue
@@ -297,11 +303,6 @@ def _copy(field: str) -> _Handler:
 
 def _set_stop(body: dict[str, Any], config: dict[str, Any], value: Any, model: str) -> None:
     config["stopSequences"] = [value] if isinstance(value, str) else list(value)
-
-
-def _set_n(body: dict[str, Any], config: dict[str, Any], value: Any, model: str) -> None:
-    if value != 1:
-        config["candidateCount"] = value
 
 
 def _set_format(body: dict[str, Any], config: dict[str, Any], value: Any, model: str) -> None:
@@ -382,7 +383,7 @@ _HANDLERS: dict[str, _Handler] = {
     "max_tokens": _copy("maxOutputTokens"),
     "max_completion_tokens": _copy("maxOutputTokens"),
     "stop": _set_stop,
-    "n": _set_n,
+    "n": _copy("candidateCount"),
     "seed": _copy("seed"),
     "presence_penalty": _copy("presencePenalty"),
     "frequency_penalty": _copy("frequencyPenalty"),

@@ -7,6 +7,7 @@ https://cloud.google.com/apis/design/errors (the ``google.rpc.Status`` error bod
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -92,7 +93,7 @@ def usage_from(raw: Any) -> CompletionUsage | None:
     so it is ``candidatesTokenCount + thoughtsTokenCount``; ``prompt_tokens`` includes tool-use
     prompt tokens; cached tokens are ``cachedContentTokenCount``. ``None`` for the partial metadata
     streams carry before the counts (``{"trafficType": …}``)."""
-    if not isinstance(raw, Mapping) or "promptTokenCount" not in raw and "candidatesTokenCount" not in raw:
+    if not isinstance(raw, Mapping) or ("promptTokenCount" not in raw and "candidatesTokenCount" not in raw):
         return None
     prompt = int(raw.get("promptTokenCount") or 0) + int(raw.get("toolUsePromptTokenCount") or 0)
     thoughts = raw.get("thoughtsTokenCount")
@@ -185,7 +186,7 @@ class PartialArguments:
         if not path:
             raise InvalidResponseError("a partialArgs jsonPath names no field")
         node: Any = self.root
-        for key, nxt in zip(path, path[1:]):
+        for key, nxt in itertools.pairwise(path):
             child: Any = [] if isinstance(nxt, int) else {}
             node = _child(node, key, child)
         last = path[-1]

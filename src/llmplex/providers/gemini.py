@@ -190,7 +190,8 @@ class GeminiAdapter:
             part = read_part(raw, response_id, index, len(calls), False)
             if part.call is not None:
                 call_id, name, arguments = part.call
-                calls.append(ChatCompletionMessageToolCall(id=call_id, function=Function(name=name, arguments=arguments)))
+                calls.append(ChatCompletionMessageToolCall(id=call_id,
+                                                           function=Function(name=name, arguments=arguments)))
             elif part.partial_start is not None:
                 raise invalid_response(self.spec.name, "partial function call arguments outside a stream")
             texts += [part.text] if part.text is not None else []
