@@ -1,5 +1,5 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages and Ollama) with scripted replies and fault injection. For our tests,
+(OpenAI, Anthropic Messages, Ollama and Gemini) with scripted replies and fault injection. For our tests,
 the demo and your tests.
 
 ```python
@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._gemini import GeminiProtocol, gemini_error_body, render_gemini_response, render_gemini_stream_chunks
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -64,6 +65,7 @@ __all__ = [
     "Ending",
     "Exchange",
     "Fault",
+    "GeminiProtocol",
     "OllamaProtocol",
     "OpenAIProtocol",
     "ProviderProtocol",
@@ -74,6 +76,7 @@ __all__ = [
     "ToolCall",
     "build_plan",
     "default_protocols",
+    "gemini_error_body",
     "openai_error_body",
     "render_anthropic_message",
     "render_anthropic_stream_events",
@@ -83,6 +86,8 @@ __all__ = [
     "render_completion_stream_events",
     "render_embeddings",
     "render_error",
+    "render_gemini_response",
+    "render_gemini_stream_chunks",
     "render_models",
     "render_ollama_chat",
     "render_ollama_chat_stream",
