@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import pytest
 
+from llmplex._framing import SSEEvent
 from llmplex._http import HttpResponse
 from llmplex._requests import CallSettings, ChatRequest
 from llmplex._types import Secret
 from llmplex.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
+    ContentFilterError,
+    InvalidRequestError,
+    InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     RateLimitError,
+    ServiceUnavailableError,
+    StreamInterruptedError,
+    StreamParseError,
+    UnsupportedParameterError,
 )
 from llmplex.providers.gemini import GEMINI_SPEC, VERTEX_AI_SPEC, GeminiAdapter
 from llmplex.streaming import ChatCompletionAccumulator, StreamProcessor
@@ -403,3 +414,123 @@ def test_request_body(name: str) -> None:
 def test_enough_requests_are_rebuilt() -> None:
     rebuilt = [n for n in REQUEST_NAMES if _rebuild(corpus.load(n)) is not None]
     assert len(rebuilt) >= 30, len(rebuilt)
+
+
+# -- behaviour the corpus does not record ----------------------------------------------------------
+
+
+def _decoder(**params: Any) -> Any:
+    return ADAPTER.chat_stream_decoder(ChatRequest("gemini-2.5-flash", [], params, stream=True))
+
+
+def _candidate(parts: list[dict[str, Any]], index: int = 0, **extra: Any) -> dict[str, Any]:
+    return {"content": {"role": "model", "parts": parts}, "index": index, **extra}
+
+
+def test_daily_quota_is_not_a_rate_limit() -> None:
+    body = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+         "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}]}}
+    err = ADAPTER.parse_error(HttpResponse(429, {}, json.dumps(body).encode()))
+    assert type(err) is QuotaExceededError and err.retry_after == 0.5
+    overloaded = {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+    assert type(ADAPTER.parse_error(HttpResponse(503, {}, json.dumps(overloaded).encode()))) is ServiceUnavailableError
+
+
+def test_two_candidates_stream_and_finish_separately() -> None:
+    decoder = _decoder(n=2)
+    first = decoder.decode({"candidates": [_candidate([{"text": "a"}]), _candidate([{"text": "b"}], 1)]})
+    assert [c.choices[0].index for c in first] == [0, 1]
+    done = decoder.decode({"candidates": [_candidate([{"text": "!"}], 0, finishReason="STOP")]})
+    assert not decoder.done and done[-1].choices[0].finish_reason == "stop"
+    decoder.decode({"candidates": [_candidate([], 1, finishReason="MAX_TOKENS")],
+                    "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3}})
+    assert decoder.done and decoder.close() == []
+
+
+def test_error_chunk_after_deltas_and_a_missing_finish() -> None:
+    decoder = _decoder()
+    (chunk,) = decoder.feed(SSEEvent(json.dumps({"candidates": [_candidate([{"text": "Hi"}])]}).encode()))
+    assert chunk.choices[0].delta.content == "Hi"
+    with pytest.raises(ServiceUnavailableError):
+        decoder.feed(b'[{"error": {"code": 503, "message": "down", "status": "UNAVAILABLE"}}]')
+    with pytest.raises(StreamInterruptedError):
+        decoder.close()
+    with pytest.raises(StreamParseError) as info:
+        _decoder().feed(SSEEvent(b'{"candidates":'))
+    assert info.value.event_index == 0
+
+
+def test_failed_function_call_and_blocked_prompt_raise_in_streams_too() -> None:
+    decoder = _decoder()
+    decoder.decode({"candidates": [_candidate([{"text": "calling"}])]})
+    with pytest.raises(InvalidResponseError, match="MALFORMED_FUNCTION_CALL"):
+        decoder.decode({"candidates": [_candidate([], finishReason="MALFORMED_FUNCTION_CALL")]})
+    with pytest.raises(ContentFilterError, match="PROHIBITED_CONTENT"):
+        _decoder().decode({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}})
+
+
+def test_text_signatures_go_back_on_the_text() -> None:
+    result = ADAPTER.parse_chat_response(HttpResponse(200, {}, json.dumps({"candidates": [_candidate(
+        [{"text": "Hello"}, {"text": "", "thoughtSignature": "c2ln"}], finishReason="STOP")]}).encode()),
+        ChatRequest("m", [], {}))
+    message = result.choices[0].message
+    assert message.thought_signatures == [{"signature": "c2ln"}]
+    built = ADAPTER.build_chat_request(ChatRequest("m", [{"role": "user", "content": "Hi"}, message], {}), CFG)
+    assert json.loads(built.body or b"")["contents"][1] == {"role": "model", "parts": [
+        {"text": "Hello", "thoughtSignature": "c2ln"}]}
+
+
+def test_http_image_urls_are_for_the_client_to_download() -> None:
+    part = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    with pytest.raises(UnsupportedParameterError, match="downloads"):
+        ADAPTER.build_chat_request(ChatRequest("m", [{"role": "user", "content": [part]}], {}), CFG)
+    assert GEMINI_SPEC.capabilities.image_urls is False
+
+
+def test_a_tool_result_needs_its_call() -> None:
+    with pytest.raises(InvalidRequestError, match="function name"):
+        ADAPTER.build_chat_request(ChatRequest("m", [{"role": "tool", "tool_call_id": "x", "content": "1"}], {}), CFG)
+
+
+def test_vertex_token_source_and_missing_google_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = CallSettings(provider="vertex_ai", base_url=VERTEX_AI_SPEC.base_url, options={"project": "p"})
+    tokens = iter(["tok-1", "tok-2"])
+    adapter = GeminiAdapter(VERTEX_AI_SPEC, token_source=lambda: next(tokens))
+    req = ChatRequest("gemini-2.5-flash", [{"role": "user", "content": "Hi"}], {})
+    first = adapter.build_chat_request(req, cfg)
+    assert first.url == ("https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/"
+                         "models/gemini-2.5-flash:generateContent")
+    assert first.headers["authorization"] == "Bearer tok-1"
+    assert adapter.build_chat_request(req, cfg).headers["authorization"] == "Bearer tok-2"  # asked per request
+    regional = CallSettings(provider="vertex_ai", base_url=VERTEX_AI_SPEC.base_url, api_key=Secret("t"),
+                            options={"project": "p", "location": "us-east5"})
+    assert GeminiAdapter(VERTEX_AI_SPEC).build_chat_request(req, regional).url.startswith(
+        "https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/")
+    monkeypatch.setitem(sys.modules, "google.auth", None)  # as if the vertex extra were not installed
+    with pytest.raises(ConfigurationError, match=re.escape("pip install llmplex[vertex]")):
+        GeminiAdapter(VERTEX_AI_SPEC).build_chat_request(req, cfg)
+
+
+def test_the_key_is_a_header_never_in_the_url() -> None:
+    cfg = CallSettings(provider="gemini", base_url=GEMINI_SPEC.base_url, api_key=Secret("AIza-secret"),
+                       extra_query={"x": "1"})
+    built = ADAPTER.build_chat_request(ChatRequest("models/gemini-2.5-flash", [{"role": "user", "content": "Hi"}],
+                                                   {}, stream=True), cfg)
+    assert built.url == ("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:"
+                         "streamGenerateContent?alt=sse&x=1")
+    assert built.headers["x-goog-api-key"] == "AIza-secret" and "AIza" not in built.url
+    assert "AIza" not in repr(built)
+
+
+def test_model_names() -> None:
+    from llmplex.registry import Registry
+
+    registry = Registry()
+    for name in ("gemini/gemini-2.5-flash", "gemini/models/gemini-2.5-flash", "models/gemini-2.5-flash",
+                 "gemini-2.5-flash"):
+        route = registry.resolve(name)
+        assert route.provider == "gemini"
+        built = ADAPTER.build_chat_request(ChatRequest(route.model, [{"role": "user", "content": "Hi"}], {}), CFG)
+        assert built.url.endswith("/v1beta/models/gemini-2.5-flash:generateContent")
