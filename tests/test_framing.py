@@ -1,10 +1,12 @@
-"""SSE and NDJSON framing: the same events whatever the byte boundaries (RELIABILITY C1, C3, C9)."""
+"""SSE, NDJSON and JSON-array framing: the same events whatever the byte boundaries (RELIABILITY C1, C3, C9)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from llmplex._framing import NDJSONDecoder, SSEDecoder, SSEEvent
+from llmplex._framing import JSONArrayDecoder, NDJSONDecoder, SSEDecoder, SSEEvent, framer_for
 from llmplex.errors import StreamParseError
 
 STREAM = (
@@ -86,3 +88,89 @@ def test_ndjson_lines_at_every_split() -> None:
         decoder = NDJSONDecoder()
         lines = decoder.feed(data[:cut]) + decoder.feed(data[cut:]) + decoder.close()
         assert lines == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
+
+
+# Gemini's streamGenerateContent without alt=sse: one JSON array, elements separated by ",\r\n".
+ARRAY = (
+    b'[{"candidates": [{"content": {"parts": [{"text": "a ] b } c, \\"q\\" \\\\"}]}}]},\r\n'
+    b'{"nested": [[1, 2], {"x": "caf\xc3\xa9 [{"}], "n": -1.5e3, "t": true}\n,\n'
+    b'  {"usageMetadata": {}}\n]\n'
+)
+ARRAY_ELEMENTS = [
+    b'{"candidates": [{"content": {"parts": [{"text": "a ] b } c, \\"q\\" \\\\"}]}}]}',
+    b'{"nested": [[1, 2], {"x": "caf\xc3\xa9 [{"}], "n": -1.5e3, "t": true}',
+    b'{"usageMetadata": {}}',
+]
+
+
+def _array_in_pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    decoder = JSONArrayDecoder()
+    out: list[bytes] = []
+    start = 0
+    for cut in [*cuts, len(data)]:
+        out += decoder.feed(data[start:cut])
+        start = cut
+    return out + decoder.close()
+
+
+def test_json_array_elements_at_every_split() -> None:
+    assert [json.loads(e) for e in ARRAY_ELEMENTS]  # the expected elements are valid JSON
+    assert _array_in_pieces(ARRAY, []) == ARRAY_ELEMENTS
+    for cut in range(1, len(ARRAY)):
+        assert _array_in_pieces(ARRAY, [cut]) == ARRAY_ELEMENTS, f"split at byte {cut}"
+    for a in range(1, len(ARRAY), 7):
+        for b in range(a + 1, len(ARRAY), 5):
+            assert _array_in_pieces(ARRAY, [a, b]) == ARRAY_ELEMENTS, f"split at bytes {a}, {b}"
+
+
+def test_json_array_byte_by_byte() -> None:
+    decoder = JSONArrayDecoder()
+    assert [e for i in range(len(ARRAY)) for e in decoder.feed(ARRAY[i:i + 1])] == ARRAY_ELEMENTS
+    assert decoder.done
+
+
+@pytest.mark.parametrize("data", [b"[]", b"  [ ]  ", b"[\n]\n"])
+def test_json_array_empty(data: bytes) -> None:
+    assert _array_in_pieces(data, []) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": 1}', b'[1, 2]', b'[{"a": 1}} ', b'[{"a": 1}] x', b'[{"a": 1} {"b": 2}]', b'["text"]'],
+    ids=["object", "scalars", "extra-brace", "trailing", "missing-comma", "string-element"],
+)
+def test_json_array_malformed_is_a_typed_error(data: bytes) -> None:
+    with pytest.raises(StreamParseError):
+        _array_in_pieces(data, [])
+
+
+def test_json_array_cut_inside_an_element_is_a_typed_error() -> None:
+    decoder = JSONArrayDecoder()
+    decoder.feed(b'[{"a": "unfinished')
+    with pytest.raises(StreamParseError, match="inside an element"):
+        decoder.close()
+    # a missing "]" after complete elements is for the adapter to judge (it knows the terminal chunk)
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b'[{"a": 1},\n') == [b'{"a": 1}']
+    assert decoder.close() == [] and not decoder.done
+
+
+def test_json_array_element_over_the_size_limit() -> None:
+    decoder = JSONArrayDecoder(max_event_bytes=1024)
+    with pytest.raises(StreamParseError, match="max_event_bytes"):
+        decoder.feed(b'[{"a": "' + b"x" * 2048)
+
+
+def test_json_array_many_elements_are_linear() -> None:
+    data = b"[" + b",".join([b'{"a": "x"}'] * 50_000) + b"]"
+    decoder = JSONArrayDecoder()
+    count = sum(len(decoder.feed(data[i : i + 4096])) for i in range(0, len(data), 4096))
+    assert count == 50_000
+
+
+def test_framer_is_chosen_by_format_and_content_type() -> None:
+    assert isinstance(framer_for("sse-or-json-array", "application/json; charset=UTF-8"), JSONArrayDecoder)
+    assert isinstance(framer_for("sse-or-json-array", "text/event-stream"), SSEDecoder)
+    assert isinstance(framer_for("sse-or-json-array", None), SSEDecoder)
+    assert isinstance(framer_for("sse", "application/json"), SSEDecoder)
+    assert isinstance(framer_for("ndjson", "application/x-ndjson"), NDJSONDecoder)

@@ -4,15 +4,21 @@
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
 lines end in CRLF, LF or CR; ``:`` starts a comment; ``data`` lines of one event join with ``\\n``;
 an empty line dispatches the event. ``NDJSONDecoder`` yields one JSON text per non-empty line.
+``JSONArrayDecoder`` yields each element of one top-level JSON array as it completes (Gemini's
+``streamGenerateContent`` without ``alt=sse`` answers ``[{...},\n{...}\n]``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from ._http import StreamFormat
 from .errors import StreamParseError
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "NDJSONDecoder", "SSEDecoder", "SSEEvent"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES", "Framer", "JSONArrayDecoder", "NDJSONDecoder", "SSEDecoder", "SSEEvent", "framer_for",
+]
 
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
@@ -139,3 +145,157 @@ class NDJSONDecoder:
         """End of input: return a last line that had no newline."""
         rest, self._buffer = self._buffer.strip(), b""
         return [rest] if rest else []
+
+
+# Inside an element only these bytes matter: strings (and their escapes) and nesting.
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+_STRING_END = re.compile(rb'["\\]')
+_SPACE = b" \t\r\n"
+
+
+class JSONArrayDecoder:
+    """Incremental framing of one top-level JSON array: yields each element's bytes when complete.
+
+    Only the array's own punctuation is read here (``[``, ``,``, ``]``, nesting and strings);
+    each element is parsed as JSON by the adapter. Split-anywhere safe, also inside strings and
+    escapes. Anything but whitespace around the array is a ``StreamParseError``.
+
+    >>> d = JSONArrayDecoder()
+    >>> d.feed(b'[{"a": "]"},') + d.feed(b' {"b": [1]}]')
+    [b'{"a": "]"}', b'{"b": [1]}']
+    """
+
+    __slots__ = ("_buffer", "_depth", "_escape", "_in_string", "_max", "_scan", "_state")
+
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._buffer = b""
+        self._scan = 0  # bytes of the current element already scanned
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+        self._state = "start"  # start -> first (element or ']') -> element -> after (',' or ']') -> end
+        self._max = max_event_bytes
+
+    @property
+    def done(self) -> bool:
+        """Whether the closing ``]`` has been read."""
+        return self._state == "end"
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Consume bytes; return the elements they complete."""
+        self._buffer += chunk
+        out: list[bytes] = []
+        while self._buffer:
+            if self._state == "element":
+                element = self._element()
+                if element is None:
+                    break
+                out.append(element)
+                continue
+            if not self._punctuation():
+                break
+        if len(self._buffer) > self._max:
+            raise StreamParseError(f"a stream element exceeds max_event_bytes={self._max}")
+        return out
+
+    def _punctuation(self) -> bool:
+        """Read whitespace and the array's punctuation; False when more bytes are needed."""
+        buf = self._buffer.lstrip(_SPACE)
+        self._buffer = buf
+        if not buf:
+            return False
+        byte = buf[:1]
+        state = self._state
+        if state == "start" and byte == b"[":
+            self._state = "first"
+        elif state in ("first", "after") and byte == b"]":
+            self._state = "end"
+        elif state == "after" and byte == b",":
+            self._state = "element"
+        elif state == "first":
+            self._state = "element"
+            return True  # the element starts here: nothing to consume
+        else:
+            where = "after the array" if state == "end" else "in the array"
+            raise StreamParseError(f"unexpected {byte!r} {where} of a JSON array stream")
+        self._buffer = buf[1:]
+        return True
+
+    def _element(self) -> bytes | None:
+        """The next complete element, or None (the scan position is kept for the next feed)."""
+        buf = self._buffer.lstrip(_SPACE) if self._scan == 0 else self._buffer
+        self._buffer = buf
+        if not buf:
+            return None
+        if self._scan == 0 and buf[:1] not in (b"{", b"["):
+            raise StreamParseError(f"a JSON array stream element starts with {buf[:1]!r}, not an object")
+        end = self._scan_container(buf)
+        if end is None:
+            return None
+        element, self._buffer = buf[:end], buf[end:]
+        self._scan = 0
+        self._state = "after"
+        return element
+
+    def _scan_container(self, buf: bytes) -> int | None:
+        at = self._scan
+        n = len(buf)
+        while at < n:
+            if self._in_string:
+                if self._escape:
+                    self._escape = False
+                    at += 1
+                    continue
+                m = _STRING_END.search(buf, at)
+                if m is None:
+                    at = n
+                    break
+                at = m.end()
+                if m.group() == b"\\":
+                    self._escape = True
+                else:
+                    self._in_string = False
+                continue
+            m = _STRUCTURE.search(buf, at)
+            if m is None:
+                at = n
+                break
+            at = m.end()
+            char = m.group()
+            if char == b'"':
+                self._in_string = True
+            elif char in (b"{", b"["):
+                self._depth += 1
+            else:
+                self._depth -= 1
+                if self._depth == 0:
+                    return at
+        self._scan = at
+        return None
+
+    def close(self) -> list[bytes]:
+        """End of input. An element cut short cannot be framed: ``StreamParseError``; a missing
+        ``]`` after complete elements is left for the adapter's decoder to judge (it knows whether
+        the terminal chunk came)."""
+        if self._state == "element" and (self._scan or self._buffer.strip(_SPACE)):
+            raise StreamParseError("the JSON array stream ended inside an element")
+        if self._state == "start" and self._buffer.strip(_SPACE):
+            raise StreamParseError("the stream is not a JSON array")
+        self._buffer = b""
+        return []
+
+
+Framer = SSEDecoder | NDJSONDecoder | JSONArrayDecoder
+
+
+def framer_for(framing: StreamFormat, content_type: str | None = None) -> Framer:
+    """The framing decoder for a request's declared stream format and the response's content type.
+
+    ``"sse-or-json-array"`` (Gemini) is SSE unless the response says it is JSON, in which case the
+    body is one JSON array streamed element by element.
+    """
+    if framing == "ndjson":
+        return NDJSONDecoder()
+    if framing == "sse-or-json-array" and "json" in (content_type or "").lower():
+        return JSONArrayDecoder()
+    return SSEDecoder()

@@ -18,7 +18,9 @@ CREDENTIAL_HEADERS = frozenset(
      "x-amz-security-token"}
 )
 
-StreamFormat = Literal["sse", "ndjson", "aws-eventstream"]
+StreamFormat = Literal["sse", "ndjson", "aws-eventstream", "sse-or-json-array"]
+"""``sse-or-json-array``: SSE, or one JSON array streamed element by element when the response
+content type is JSON (Gemini ``streamGenerateContent``)."""
 
 
 def _redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:

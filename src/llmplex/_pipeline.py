@@ -61,11 +61,12 @@ class Call(Generic[T]):
         error.scrub(self.settings.secrets())
         return error
 
-    def processor(self, req: HttpRequest) -> StreamProcessor[Any]:
-        """A fresh stream processor for this call."""
+    def processor(self, req: HttpRequest, content_type: str | None = None) -> StreamProcessor[Any]:
+        """A fresh stream processor for this call (the response's content type picks the framing
+        where the request allows more than one)."""
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
-                               model=self.model, secrets=self.settings.secrets())
+                               model=self.model, secrets=self.settings.secrets(), content_type=content_type)
 
 
 def run_sync(call: Call[T], transport: SyncTransport) -> T:
@@ -118,7 +119,7 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
             req = call.build()
             resp = transport.open_stream(req, call.settings.timeout)
             if 200 <= resp.status < 300:
-                return Stream(resp, call.processor(req))
+                return Stream(resp, call.processor(req, resp.headers.get("content-type")))
             error = call.error_for(resp.read_all())
         except LLMError as exc:
             error = exc
@@ -139,7 +140,7 @@ async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncS
             req = call.build()
             resp = await transport.open_stream(req, call.settings.timeout)
             if 200 <= resp.status < 300:
-                return AsyncStream(resp, call.processor(req))
+                return AsyncStream(resp, call.processor(req, resp.headers.get("content-type")))
             error = call.error_for(await resp.read_all())
         except LLMError as exc:
             error = exc

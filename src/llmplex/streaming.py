@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from ._framing import NDJSONDecoder, SSEDecoder
+from ._framing import Framer, framer_for
 from ._http import StreamFormat
 from .errors import APIConnectionError, APITimeoutError, LLMError, StreamInterruptedError
 from .providers.base import StreamDecoder
@@ -238,8 +238,9 @@ class StreamProcessor(Generic[T]):
         provider: str,
         model: str,
         secrets: list[str],
+        content_type: str | None = None,
     ) -> None:
-        self._framer: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if framing == "ndjson" else SSEDecoder()
+        self._framer: Framer = framer_for(framing, content_type)
         self._decoder: StreamDecoder[T] = decoder
         self.accumulator: Accumulator = accumulator
         self._provider = provider

@@ -40,8 +40,10 @@ class Row:
     model: str
     settings: Callable[[Emulator], dict[str, Any]]
     reasoning_goes_back: bool = True
-    """Whether the provider takes the reasoning of an earlier turn back (Anthropic's signed thinking
-    blocks, Ollama's ``thinking``); OpenAI's API does not."""
+    """Whether the provider takes the reasoning text of an earlier turn back (Anthropic's signed
+    thinking blocks, Ollama's ``thinking``); OpenAI's API does not."""
+    reasoning_token: str | None = None
+    """What goes back instead of the text, when the provider wants only that (Gemini's signature)."""
     stream_kwargs: dict[str, Any] | None = None
     """What a stream needs to report usage (OpenAI: only when asked)."""
 
@@ -51,6 +53,8 @@ PROVIDERS: dict[str, Row] = {
                   reasoning_goes_back=False, stream_kwargs={"stream_options": {"include_usage": True}}),
     "anthropic": Row("anthropic/claude-sonnet-4-5", lambda emu: {"api_key": "sk-ant-test", "base_url": emu.base_url}),
     "ollama": Row("ollama/llama3.2", lambda emu: {"base_url": emu.url}),
+    "gemini": Row("gemini/gemini-2.5-flash", lambda emu: {"api_key": "AIza-test", "base_url": emu.base_url},
+                  reasoning_goes_back=False, reasoning_token="thoughtSignature"),
     "cohere": Row("cohere/command-a-03-2025", lambda emu: {"api_key": "co-test", "base_url": emu.base_url}),
 }
 
@@ -166,4 +170,7 @@ def test_reasoning_surfaces_and_goes_back(api: Api, emu: Emulator, provider: str
 
     api.chat(model=model, messages=[*messages, message.to_param(), {"role": "user", "content": "Thanks"}])
     sent = emu.last_request.text()
-    assert ("Six times seven is forty-two." in sent) == PROVIDERS[provider].reasoning_goes_back
+    row = PROVIDERS[provider]
+    assert ("Six times seven is forty-two." in sent) == row.reasoning_goes_back
+    if row.reasoning_token:
+        assert row.reasoning_token in sent

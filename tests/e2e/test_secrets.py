@@ -52,14 +52,20 @@ def assert_clean(error: BaseException) -> None:
         assert not leaks(shown), shown
 
 
+_EXTRA_SETTINGS = {"vertex_ai": {"project": "canary-project"}}  # Vertex AI needs a project to build its URL
+
+
 @pytest.mark.parametrize(
-    "provider", ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "cohere"]
+    "provider",
+    ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "cohere", "gemini",
+     "vertex_ai"],
 )
 def test_canary_key_never_leaks_through_errors_or_logs(
     mode: str, emu: Emulator, debug_logs: Capture, provider: str
 ) -> None:
     base = emu.url if provider == "azure" else emu.base_url
-    api = Api(mode, providers={provider: {"api_key": CANARY, "base_url": base}}, max_retries=0)
+    settings = {"api_key": CANARY, "base_url": base, **_EXTRA_SETTINGS.get(provider, {})}
+    api = Api(mode, providers={provider: settings}, max_retries=0)
     model = f"{provider}/some-model"
     assert not leaks(repr(api.client))
     echoed = f"Incorrect API key provided: {CANARY}. You can find your API key at https://x."

@@ -28,6 +28,7 @@ BARE_NAME_PREFIXES: dict[str, str] = {
     "babbage-": "openai",
     "claude-": "anthropic",
     "gemini-": "gemini",
+    "models/gemini-": "gemini",  # the Gemini API's resource name form; the adapter strips "models/"
     "text-embedding-004": "gemini",
     "mistral-": "mistral",
     "codestral-": "mistral",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .base import Capabilities, ProviderSpec
 
-__all__ = ["ANTHROPIC_SPEC", "COHERE_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC"]
+__all__ = ["ANTHROPIC_SPEC", "COHERE_SPEC", "GEMINI_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC", "VERTEX_AI_SPEC"]
 
 ANTHROPIC_SPEC = ProviderSpec(
     name="anthropic",
@@ -68,4 +68,39 @@ COHERE_SPEC = ProviderSpec(
     docs_url="https://docs.cohere.com/reference/chat",
 )
 
-NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC)
+
+_GEMINI_OPTIONS = ("safety_settings", "thinking_budget", "include_thoughts", "thinking_level", "embedding_task_type")
+# json_schema (responseSchema) arrives with structured output (issue 4). http(s) image URLs are
+# downloaded by the client: Gemini takes bytes (inlineData) or gs:// / Files API URIs only.
+_GEMINI_CAPABILITIES = Capabilities(embeddings=True, vision=True, image_urls=False, reasoning=True,
+                                    json_mode=True, json_schema=False, n=True)
+
+GEMINI_SPEC = ProviderSpec(
+    name="gemini",
+    title="Google Gemini",
+    adapter="llmplex.providers.gemini:GeminiAdapter",
+    base_url="https://generativelanguage.googleapis.com/v1beta",
+    api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    auth_header="x-goog-api-key",  # never ?key= in the URL (RELIABILITY §5)
+    options=_GEMINI_OPTIONS,
+    capabilities=_GEMINI_CAPABILITIES,
+    docs_url="https://ai.google.dev/api/generate-content",
+)
+
+VERTEX_AI_SPEC = ProviderSpec(
+    name="vertex_ai",
+    title="Google Vertex AI",
+    adapter="llmplex.providers.gemini:GeminiAdapter",
+    base_url="https://{location}-aiplatform.googleapis.com/v1",
+    api_key_env=("VERTEX_AI_ACCESS_TOKEN",),  # a static OAuth token; else google-auth ADC
+    key_required=False,
+    options=("project", "location", *_GEMINI_OPTIONS),
+    option_env={"project": ("GOOGLE_CLOUD_PROJECT", "VERTEXAI_PROJECT"),
+                "location": ("GOOGLE_CLOUD_LOCATION", "VERTEXAI_LOCATION")},
+    capabilities=_GEMINI_CAPABILITIES,
+    docs_url="https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest",
+)
+
+NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (
+    ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC, GEMINI_SPEC, VERTEX_AI_SPEC,
+)

@@ -1,5 +1,5 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages, Ollama and Cohere v2) with scripted replies and fault injection. For our tests,
+(OpenAI, Anthropic Messages, Ollama, Cohere v2 and Gemini) with scripted replies and fault injection. For our tests,
 the demo and your tests.
 
 ```python
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
 from ._cohere import CohereProtocol, render_cohere_chat, render_cohere_chat_events, render_cohere_embed
+from ._gemini import GeminiProtocol, gemini_error_body, render_gemini_response, render_gemini_stream_chunks
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -66,6 +67,7 @@ __all__ = [
     "Ending",
     "Exchange",
     "Fault",
+    "GeminiProtocol",
     "OllamaProtocol",
     "OpenAIProtocol",
     "ProviderProtocol",
@@ -76,6 +78,7 @@ __all__ = [
     "ToolCall",
     "build_plan",
     "default_protocols",
+    "gemini_error_body",
     "openai_error_body",
     "render_anthropic_message",
     "render_anthropic_stream_events",
@@ -88,6 +91,8 @@ __all__ = [
     "render_completion_stream_events",
     "render_embeddings",
     "render_error",
+    "render_gemini_response",
+    "render_gemini_stream_chunks",
     "render_models",
     "render_ollama_chat",
     "render_ollama_chat_stream",

@@ -10,6 +10,7 @@ from types import TracebackType
 
 from ._anthropic import AnthropicProtocol
 from ._cohere import CohereProtocol
+from ._gemini import GeminiProtocol
 from ._ollama import OllamaProtocol
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan, Segment
@@ -20,11 +21,13 @@ __all__ = ["Emulator", "default_protocols"]
 
 
 def default_protocols() -> list[ProviderProtocol]:
-    """The protocols a new `Emulator` serves, first match wins (the first also answers unknown routes).
+    """The protocols a new `Emulator` serves. The first one is the fallback: it is tried last (its
+    routes are the most generic, e.g. OpenAI's ``/models/{id}``) and answers unknown routes; of
+    the others the first match wins.
 
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
-    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), CohereProtocol()]
+    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), CohereProtocol(), GeminiProtocol()]
 
 
 class Emulator:
@@ -243,9 +246,12 @@ class Emulator:
             api_key = self._api_key
         with self._server.changed:
             self._server.changed.notify_all()
-        protocol = next((p for p in self._protocols if p.matches(request)), None)
+        fallback = self._protocols[0]
+        protocol = next((p for p in self._protocols[1:] if p.matches(request)), None)
         if protocol is None:
-            return self._protocols[0].not_found(request, exchange)
+            if not fallback.matches(request):
+                return fallback.not_found(request, exchange)
+            protocol = fallback
         if api_key is not None and not protocol.authorized(request, api_key):
             return protocol.unauthorized(request, exchange)
         return protocol.handle(request, exchange)
