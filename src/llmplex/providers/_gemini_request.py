@@ -309,11 +309,29 @@ def _set_format(body: dict[str, Any], config: dict[str, Any], value: Any, model:
     kind = value.get("type") if isinstance(value, Mapping) else value
     if kind == "json_object":
         config["responseMimeType"] = "application/json"
+    elif kind == "json_schema":
+        schema = (value.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, Mapping):
+            raise InvalidRequestError("response_format json_schema needs json_schema.schema, a JSON schema object")
+        config["responseMimeType"] = "application/json"
+        key, converted = gemini_schema(dict(schema), "responseSchema", "responseJsonSchema")
+        config[key] = converted
     elif kind != "text":
-        raise UnsupportedParameterError(
-            f"Gemini supports response_format json_object only for now (got {kind!r}); pass a schema as "
-            f"extra_body={{'generationConfig': {{'responseMimeType': 'application/json', 'responseSchema': …}}}}",
-            provider="gemini", param="response_format")
+        raise UnsupportedParameterError(f"Gemini does not know response_format {kind!r}", provider="gemini",
+                                        param="response_format")
+
+
+def gemini_schema(schema: dict[str, Any], openapi_key: str, json_schema_key: str) -> tuple[str, dict[str, Any]]:
+    """A JSON schema for Gemini: in its OpenAPI subset (``parameters`` / ``responseSchema``, which
+    every Gemini model takes) when it can be expressed there, else as full JSON Schema
+    (``parametersJsonSchema`` / ``responseJsonSchema``: recursive types, free-form maps …)."""
+    from ..errors import SchemaError
+    from ..tools import openapi_schema
+
+    try:
+        return openapi_key, openapi_schema(schema)
+    except SchemaError:
+        return json_schema_key, schema
 
 
 def _set_effort(body: dict[str, Any], config: dict[str, Any], value: Any, model: str) -> None:
@@ -350,7 +368,8 @@ def _set_tools(body: dict[str, Any], config: dict[str, Any], value: Any, model: 
         if fn.get("description") is not None:
             declaration["description"] = fn["description"]
         if fn.get("parameters"):
-            declaration["parameters"] = fn["parameters"]
+            key, converted = gemini_schema(dict(fn["parameters"]), "parameters", "parametersJsonSchema")
+            declaration[key] = converted
         declarations.append(declaration)
     if declarations:
         body["tools"] = [{"functionDeclarations": declarations}]

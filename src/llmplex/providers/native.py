@@ -70,10 +70,10 @@ COHERE_SPEC = ProviderSpec(
 
 
 _GEMINI_OPTIONS = ("safety_settings", "thinking_budget", "include_thoughts", "thinking_level", "embedding_task_type")
-# json_schema (responseSchema) arrives with structured output (issue 4). http(s) image URLs are
-# downloaded by the client: Gemini takes bytes (inlineData) or gs:// / Files API URIs only.
+# http(s) image URLs are downloaded by the client: Gemini takes bytes (inlineData) or gs:// / Files
+# API URIs only. json_schema -> responseSchema (OpenAPI subset) or responseJsonSchema.
 _GEMINI_CAPABILITIES = Capabilities(embeddings=True, vision=True, image_urls=False, reasoning=True,
-                                    json_mode=True, json_schema=False, n=True)
+                                    json_mode=True, json_schema=True, n=True)
 
 GEMINI_SPEC = ProviderSpec(
     name="gemini",
