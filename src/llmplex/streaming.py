@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from ._framing import NDJSONDecoder, SSEDecoder
+from ._framing import EventStreamDecoder, NDJSONDecoder, SSEDecoder
 from ._http import StreamFormat
 from .errors import APIConnectionError, APITimeoutError, LLMError, StreamInterruptedError
 from .providers.base import StreamDecoder
@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 T = TypeVar("T", ChatCompletionChunk, Completion)
+
+_FRAMERS: dict[str, type[SSEDecoder | NDJSONDecoder | EventStreamDecoder]] = {
+    "sse": SSEDecoder, "ndjson": NDJSONDecoder, "aws-eventstream": EventStreamDecoder,
+}
+"""``HttpRequest.stream`` -> the framing decoder of the response body."""
 
 
 class _ChoiceState:
@@ -238,7 +243,7 @@ class StreamProcessor(Generic[T]):
         model: str,
         secrets: list[str],
     ) -> None:
-        self._framer: SSEDecoder | NDJSONDecoder = NDJSONDecoder() if framing == "ndjson" else SSEDecoder()
+        self._framer: SSEDecoder | NDJSONDecoder | EventStreamDecoder = _FRAMERS[framing]()
         self._decoder: StreamDecoder[T] = decoder
         self.accumulator: Accumulator = accumulator
         self._provider = provider
