@@ -1,5 +1,5 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages and Ollama) with scripted replies and fault injection. For our tests,
+(OpenAI, Anthropic Messages, Ollama and AWS Bedrock) with scripted replies and fault injection. For our tests,
 the demo and your tests.
 
 ```python
@@ -29,6 +29,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._bedrock import (
+    BedrockProtocol,
+    encode_event_message,
+    render_bedrock_converse,
+    render_bedrock_embeddings,
+    render_bedrock_stream_events,
+)
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -59,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnthropicProtocol",
     "ApiError",
+    "BedrockProtocol",
     "Emulator",
     "EndKind",
     "Ending",
@@ -74,9 +82,13 @@ __all__ = [
     "ToolCall",
     "build_plan",
     "default_protocols",
+    "encode_event_message",
     "openai_error_body",
     "render_anthropic_message",
     "render_anthropic_stream_events",
+    "render_bedrock_converse",
+    "render_bedrock_embeddings",
+    "render_bedrock_stream_events",
     "render_chat_completion",
     "render_chat_stream_events",
     "render_completion",
