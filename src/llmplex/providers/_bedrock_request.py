@@ -14,7 +14,7 @@ from typing import Any
 
 from .._requests import CallSettings, ChatRequest
 from ..errors import InvalidRequestError, UnsupportedParameterError
-from ._shared import drop_or_raise, message_as_mapping
+from ._shared import arguments_object, drop_or_raise, message_as_mapping
 from .anthropic import DEFAULT_MAX_TOKENS, THINKING_BUDGETS
 
 __all__ = ["NATIVE_BLOCKS", "converse_body"]
@@ -148,16 +148,8 @@ def _assistant_blocks(msg: Mapping[str, Any], provider: str) -> list[dict[str, A
 
 def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
     fn = call.get("function") or {}
-    arguments = fn.get("arguments") or "{}"
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        raise InvalidRequestError(
-            f"the arguments of tool call {call.get('id')!r} are not valid JSON; Converse needs an object"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
-    return {"toolUse": {"toolUseId": call.get("id"), "name": fn.get("name"), "input": parsed}}
+    arguments = arguments_object(call, "Converse")
+    return {"toolUse": {"toolUseId": call.get("id"), "name": fn.get("name"), "input": arguments}}
 
 
 def _tool_result(msg: Mapping[str, Any], provider: str) -> dict[str, Any]:

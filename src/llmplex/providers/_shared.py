@@ -11,9 +11,11 @@ from pydantic import BaseModel
 
 from .._requests import CallSettings
 from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
+from ..types.usage import CompletionUsage, PromptTokensDetails
 
 __all__ = [
-    "drop_or_raise", "invalid_response", "json_arguments", "load_json_object", "message_as_mapping", "with_extra",
+    "arguments_object", "cached_usage", "drop_or_raise", "invalid_response", "json_arguments", "load_json_object",
+    "message_as_mapping", "with_extra",
 ]
 
 logger = logging.getLogger("llmplex")
@@ -41,6 +43,33 @@ def json_arguments(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value if value is not None else {}, separators=(",", ":"), ensure_ascii=False)
+
+
+def arguments_object(call: Mapping[str, Any], api: str) -> dict[str, Any]:
+    """The arguments of an assistant tool call as the JSON object APIs with object inputs need."""
+    arguments = (call.get("function") or {}).get("arguments") or "{}"
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        raise InvalidRequestError(
+            f"the arguments of tool call {call.get('id')!r} are not valid JSON; {api} needs an object"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
+    return parsed
+
+
+def cached_usage(input_tokens: Any, output_tokens: Any, read: Any, written: Any) -> CompletionUsage:
+    """Usage of an API whose input count excludes the prompt cache (Anthropic, Bedrock): OpenAI's
+    ``prompt_tokens`` is input + cache read + cache write, with both in ``prompt_tokens_details``
+    when the provider reported either."""
+    prompt = (input_tokens or 0) + (read or 0) + (written or 0)
+    completion = output_tokens or 0
+    details = None
+    if read is not None or written is not None:
+        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
+    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                           prompt_tokens_details=details)
 
 
 def with_extra(obj: ModelT, **fields: Any) -> ModelT:

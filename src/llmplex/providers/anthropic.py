@@ -48,10 +48,12 @@ from ..types.chat import (
     ChunkChoice,
     Function,
 )
-from ..types.usage import CompletionUsage, PromptTokensDetails
+from ..types.usage import CompletionUsage
 from ._errors import error_fields, make_error
 from ._json import dumps
 from ._shared import (
+    arguments_object,
+    cached_usage,
     drop_or_raise,
     invalid_response,
     json_arguments,
@@ -306,16 +308,8 @@ def _assistant_blocks(msg: Mapping[str, Any]) -> Any:
 
 def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
     fn = call.get("function") or {}
-    arguments = fn.get("arguments") or "{}"
-    try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        raise InvalidRequestError(
-            f"the arguments of tool call {call.get('id')!r} are not valid JSON; the Messages API needs an object"
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
-    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": parsed}
+    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"),
+            "input": arguments_object(call, "the Messages API")}
 
 
 def _tool_result(msg: Mapping[str, Any]) -> dict[str, Any]:
@@ -432,14 +426,8 @@ def _usage(raw: Any) -> CompletionUsage | None:
     """``input_tokens`` excludes cached tokens: OpenAI's ``prompt_tokens`` is the sum of all three."""
     if not isinstance(raw, Mapping):
         return None
-    read, written = raw.get("cache_read_input_tokens"), raw.get("cache_creation_input_tokens")
-    prompt = (raw.get("input_tokens") or 0) + (read or 0) + (written or 0)
-    completion = raw.get("output_tokens") or 0
-    details = None
-    if read is not None or written is not None:
-        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
-    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-                           prompt_tokens_details=details)
+    return cached_usage(raw.get("input_tokens"), raw.get("output_tokens"), raw.get("cache_read_input_tokens"),
+                        raw.get("cache_creation_input_tokens"))
 
 
 

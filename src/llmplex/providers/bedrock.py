@@ -52,13 +52,13 @@ from ..errors import (
 )
 from ..types.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice, Function
 from ..types.embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
-from ..types.usage import CompletionUsage, PromptTokensDetails
+from ..types.usage import CompletionUsage
 from . import _sigv4
 from ._aws_credentials import DEFAULT_REGION, AwsCredentials, ProfileFiles, credentials_from_options
 from ._bedrock_request import converse_body
 from ._errors import extract_request_id
 from ._json import dumps
-from ._shared import drop_or_raise, invalid_response, json_arguments, load_json_object, with_extra
+from ._shared import cached_usage, drop_or_raise, invalid_response, json_arguments, load_json_object, with_extra
 from .base import ProviderSpec
 from .native import BEDROCK_SPEC
 
@@ -320,14 +320,8 @@ def usage(raw: Any) -> CompletionUsage | None:
     """``inputTokens`` excludes the cache: OpenAI's ``prompt_tokens`` is input + cache read + cache write."""
     if not isinstance(raw, Mapping):
         return None
-    read, written = raw.get("cacheReadInputTokens"), raw.get("cacheWriteInputTokens")
-    prompt = (raw.get("inputTokens") or 0) + (read or 0) + (written or 0)
-    completion = raw.get("outputTokens") or 0
-    details = None
-    if read is not None or written is not None:
-        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
-    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-                           prompt_tokens_details=details)
+    return cached_usage(raw.get("inputTokens"), raw.get("outputTokens"), raw.get("cacheReadInputTokens"),
+                        raw.get("cacheWriteInputTokens"))
 
 
 def unsupported_block(kind: str, provider: str) -> InvalidResponseError:

@@ -57,6 +57,7 @@ from ..types.usage import CompletionUsage
 from ._errors import error_fields, make_error, parse_json_error_body
 from ._json import dumps
 from ._shared import (
+    arguments_object,
     drop_or_raise,
     invalid_response,
     json_arguments,
@@ -432,15 +433,7 @@ def _assistant(msg: Mapping[str, Any], names: dict[str, str]) -> dict[str, Any]:
     calls = []
     for call in msg.get("tool_calls") or []:
         fn = call.get("function") or {}
-        arguments = fn.get("arguments")
-        try:
-            parsed = json.loads(arguments) if isinstance(arguments, str) and arguments else arguments or {}
-        except ValueError:
-            raise InvalidRequestError(
-                f"the arguments of tool call {call.get('id')!r} are not valid JSON; ollama needs an object"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
+        parsed = arguments_object(call, "ollama")
         if call.get("id"):
             names[str(call["id"])] = str(fn.get("name"))
         calls.append({"function": {"name": fn.get("name"), "arguments": parsed}})

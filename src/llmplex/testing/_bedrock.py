@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from ._openai_render import _vector
 from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
 from ._reply import ApiError, Reply
-from ._text import dump_json, pieces, raw_body, words
+from ._text import ScriptedTool, deltas_until_error, dump_json, pieces, raw_body, words
 
 __all__ = [
     "BEDROCK_ERROR_TYPES",
@@ -100,24 +100,10 @@ def _exception(kind: str, message: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class _Tool:
-    id: str
-    name: str
-    arguments: str
-
-    @property
-    def input(self) -> Any:
-        try:
-            return json.loads(self.arguments)
-        except ValueError:
-            return {}
-
-
-@dataclass(frozen=True)
 class _Message:
     text: str | None
     reasoning: str | None
-    tools: list[_Tool]
+    tools: list[ScriptedTool]
     stop_reason: str
     usage: dict[str, Any]
 
@@ -141,7 +127,7 @@ def _resolve(reply: Reply, request: Mapping[str, Any]) -> _Message:
         text = "Echo: " + (_turn_text(users[-1]) if users else "")
     offset = sum(1 for m in messages for b in m.get("content") or [] if isinstance(b, Mapping) and "toolUse" in b)
     tools = [
-        _Tool(call.id or f"tooluse_emu{offset + i + 1:04d}", call.name,
+        ScriptedTool(call.id or f"tooluse_emu{offset + i + 1:04d}", call.name,
               call.arguments if isinstance(call.arguments, str) else dump_json(call.arguments).decode())
         for i, call in enumerate(reply.tool_calls)
     ]
@@ -226,13 +212,7 @@ def render_bedrock_stream_events(reply: Reply, request: Mapping[str, Any]) -> li
     events = [_event("messageStart", {"role": "assistant"})]
     blocks = _block_events(msg, reply.chunk_words)
     if reply.api_error is not None and reply.error_after_chunks is not None:
-        sent = 0
-        for event, is_delta in blocks:
-            if is_delta:
-                if sent == reply.error_after_chunks:
-                    break
-                sent += 1
-            events.append(event)
+        events += deltas_until_error(blocks, reply.error_after_chunks)
         kind = reply.api_error.type or "internalServerException"
         return [*events, _exception(kind[:1].lower() + kind[1:], reply.api_error.message)]
     events += [event for event, _ in blocks]
