@@ -1,13 +1,29 @@
-"""SSE, NDJSON and JSON-array framing: the same events whatever the byte boundaries (RELIABILITY C1, C3, C9)."""
+"""SSE, NDJSON, JSON-array and AWS event-stream framing: the same events whatever the byte boundaries
+(RELIABILITY C1, C3, C9)."""
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
+import struct
+import uuid
+import zlib
 
 import pytest
 
-from llmplex._framing import JSONArrayDecoder, NDJSONDecoder, SSEDecoder, SSEEvent, framer_for
-from llmplex.errors import StreamParseError
+from llmplex._framing import (
+    EventStreamDecoder,
+    EventStreamMessage,
+    JSONArrayDecoder,
+    NDJSONDecoder,
+    SSEDecoder,
+    SSEEvent,
+    framer_for,
+)
+from llmplex.errors import StreamInterruptedError, StreamParseError
+
+from .providers import corpus
 
 STREAM = (
     b": keep-alive comment\n\n"
@@ -174,3 +190,101 @@ def test_framer_is_chosen_by_format_and_content_type() -> None:
     assert isinstance(framer_for("sse-or-json-array", None), SSEDecoder)
     assert isinstance(framer_for("sse", "application/json"), SSEDecoder)
     assert isinstance(framer_for("ndjson", "application/x-ndjson"), NDJSONDecoder)
+
+
+# -- AWS binary event-stream --------------------------------------------------------------------
+
+def _frame(headers: bytes, payload: bytes) -> bytes:
+    """One message built by hand from the spec (prelude, prelude CRC, headers, payload, message CRC)."""
+    prelude = struct.pack(">II", 16 + len(headers) + len(payload), len(headers))
+    body = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def _header(name: str, kind: int, value: bytes) -> bytes:
+    return bytes([len(name)]) + name.encode() + bytes([kind]) + value
+
+
+ALL_TYPES = (
+    _header("true", 0, b"") + _header("false", 1, b"") + _header("byte", 2, b"\xff")
+    + _header("short", 3, struct.pack(">h", -2)) + _header("int", 4, struct.pack(">i", 70000))
+    + _header("long", 5, struct.pack(">q", -(2**40))) + _header("bytes", 6, b"\x00\x03\x01\x02\x03")
+    + _header("string", 7, b"\x00\x06caf\xc3\xa9!") + _header("time", 8, struct.pack(">q", 1_700_000_000_123))
+    + _header("uuid", 9, bytes(range(16)))
+)
+EVENTS = (
+    _frame(ALL_TYPES, b'{"x": 1}')
+    + _frame(_header(":event-type", 7, b"\x00\x0bmessageStop"), b"")
+    + _frame(b"", b"payload only")
+)
+DECODED = [
+    EventStreamMessage({
+        "true": True, "false": False, "byte": -1, "short": -2, "int": 70000, "long": -(2**40), "bytes": b"\x01\x02\x03",
+        "string": "café!", "time": datetime.datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=datetime.timezone.utc),
+        "uuid": uuid.UUID(bytes=bytes(range(16))),
+    }, b'{"x": 1}'),
+    EventStreamMessage({":event-type": "messageStop"}, b""),
+    EventStreamMessage({}, b"payload only"),
+]
+
+
+def _event_stream(data: bytes, cuts: list[int]) -> list[EventStreamMessage]:
+    decoder = EventStreamDecoder()
+    out: list[EventStreamMessage] = []
+    start = 0
+    for cut in [*cuts, len(data)]:
+        out += decoder.feed(data[start:cut])
+        start = cut
+    return out + decoder.close()
+
+
+def test_event_stream_header_types_and_every_split() -> None:
+    assert _event_stream(EVENTS, []) == DECODED
+    for cut in range(1, len(EVENTS)):
+        assert _event_stream(EVENTS, [cut]) == DECODED, f"split at byte {cut}"
+    assert _event_stream(EVENTS, list(range(1, len(EVENTS)))) == DECODED
+
+
+@pytest.mark.parametrize("at", [2, 9, 20, len(EVENTS) // 3 - 2])
+def test_event_stream_crc_mismatch_is_a_parse_error(at: int) -> None:
+    corrupt = bytearray(EVENTS)
+    corrupt[at] ^= 0x01
+    with pytest.raises(StreamParseError) as info:
+        _event_stream(bytes(corrupt), [])
+    assert "CRC" in str(info.value) or "lengths" in str(info.value)
+
+
+def test_event_stream_truncated_message_is_an_interruption() -> None:
+    decoder = EventStreamDecoder()
+    assert decoder.feed(EVENTS[:-5]) == DECODED[:2]
+    with pytest.raises(StreamInterruptedError):
+        decoder.close()
+
+
+def test_event_stream_rejects_oversized_and_malformed_messages() -> None:
+    with pytest.raises(StreamParseError, match="max_event_bytes"):
+        EventStreamDecoder(max_event_bytes=64).feed(_frame(b"", b"x" * 100))
+    with pytest.raises(StreamParseError, match="malformed headers"):
+        EventStreamDecoder().feed(_frame(_header("bad", 42, b""), b""))
+    with pytest.raises(StreamParseError, match="malformed headers"):
+        EventStreamDecoder().feed(_frame(_header("cut", 7, b"\x00\x09short"), b""))
+
+
+def _recorded_binary_streams() -> list[str]:
+    return corpus.names("bedrock-converse", where=lambda ex: ex.body_encoding == "base64")
+
+
+@pytest.mark.parametrize("name", _recorded_binary_streams())
+def test_recorded_bedrock_streams_decode_identically_at_every_split(name: str) -> None:
+    ex = corpus.load(name)
+    data = ex.body
+    whole = _event_stream(data, [])
+    assert whole and all(m.header(":message-type") == "event" for m in whole)
+    root = corpus.corpus_dir()
+    assert root is not None
+    recorded = json.loads((root / name).read_text())["response"].get("decoded_events")
+    if recorded is not None:  # the recorder's own decoding, where it kept one
+        assert [(m.headers, json.loads(m.payload)) for m in whole] == [(e["headers"], e["payload"]) for e in recorded]
+    for cut in range(1, len(data), max(1, len(data) // 400)):
+        assert _event_stream(data, [cut]) == whole, f"split at byte {cut}"
+    assert base64.b64encode(data).decode() == ex.text

@@ -6,18 +6,25 @@ lines end in CRLF, LF or CR; ``:`` starts a comment; ``data`` lines of one event
 an empty line dispatches the event. ``NDJSONDecoder`` yields one JSON text per non-empty line.
 ``JSONArrayDecoder`` yields each element of one top-level JSON array as it completes (Gemini's
 ``streamGenerateContent`` without ``alt=sse`` answers ``[{...},\n{...}\n]``).
+``EventStreamDecoder`` reads the binary AWS event-stream framing (``application/vnd.amazon.eventstream``,
+Bedrock ``ConverseStream``) into :class:`EventStreamMessage` s, checking both CRCs.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
+import struct
+import uuid
+import zlib
 from dataclasses import dataclass
 
 from ._http import StreamFormat
-from .errors import StreamParseError
+from .errors import StreamInterruptedError, StreamParseError
 
 __all__ = [
-    "DEFAULT_MAX_EVENT_BYTES", "Framer", "JSONArrayDecoder", "NDJSONDecoder", "SSEDecoder", "SSEEvent", "framer_for",
+    "DEFAULT_MAX_EVENT_BYTES", "EventStreamDecoder", "EventStreamMessage", "Framer", "HeaderValue", "JSONArrayDecoder",
+    "NDJSONDecoder", "SSEDecoder", "SSEEvent", "framer_for",
 ]
 
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -285,7 +292,143 @@ class JSONArrayDecoder:
         return []
 
 
-Framer = SSEDecoder | NDJSONDecoder | JSONArrayDecoder
+# -- AWS event-stream (binary) -------------------------------------------------------------------
+#
+# Wire format (https://docs.aws.amazon.com/transcribe/latest/dg/streaming-setting-up.html#streaming-event-stream,
+# "Event stream encoding"), every integer big-endian:
+#
+#   total length (4) | headers length (4) | prelude CRC32 of the 8 bytes before (4)
+#   headers: repeated name length (1) | name (UTF-8) | value type (1) | value
+#   payload (total - headers - 16 bytes) | message CRC32 of everything before it (4)
+#
+# Header value types: 0 true, 1 false (no value bytes), 2 byte, 3 short, 4 int, 5 long (signed),
+# 6 byte array and 7 string (2-byte length first), 8 timestamp (int64 ms since the epoch), 9 UUID (16).
+
+HeaderValue = bool | int | bytes | str | datetime.datetime | uuid.UUID
+"""The Python value of one event-stream header."""
+
+_PRELUDE = 12
+_MIN_MESSAGE = 16  # prelude + message CRC, no headers, no payload
+_INTS = {2: (">b", 1), 3: (">h", 2), 4: (">i", 4), 5: (">q", 8)}
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class EventStreamMessage:
+    """One decoded event-stream message: its headers (``:message-type``, ``:event-type`` …) and payload."""
+
+    headers: dict[str, HeaderValue]
+    payload: bytes
+
+    def header(self, name: str) -> str | None:
+        """A string header's value, or ``None`` when absent or not a string."""
+        value = self.headers.get(name)
+        return value if isinstance(value, str) else None
+
+
+class EventStreamDecoder:
+    """Incremental decoder of the AWS binary event-stream framing.
+
+    Output is the same whatever the byte split. A CRC mismatch, an impossible length or a
+    malformed header raises ``StreamParseError``; bytes left over at :meth:`close` (a message cut
+    short) raise ``StreamInterruptedError``.
+
+    >>> d = EventStreamDecoder()
+    >>> d.feed(bytes.fromhex("000000100000000005c248eb7d98c8ff"))
+    [EventStreamMessage(headers={}, payload=b'')]
+    """
+
+    __slots__ = ("_buffer", "_count", "_max")
+
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._buffer = bytearray()
+        self._count = 0
+        self._max = max_event_bytes
+
+    def feed(self, chunk: bytes) -> list[EventStreamMessage]:
+        """Consume bytes; return the messages they complete."""
+        buf = self._buffer
+        buf += chunk
+        out: list[EventStreamMessage] = []
+        start = 0
+        while len(buf) - start >= _PRELUDE:
+            total, headers_len, prelude_crc = struct.unpack_from(">III", buf, start)
+            if zlib.crc32(memoryview(buf)[start : start + 8]) != prelude_crc:
+                raise self._error("prelude CRC mismatch")
+            if total < _MIN_MESSAGE or headers_len > total - _MIN_MESSAGE:
+                raise self._error(f"impossible lengths (total {total}, headers {headers_len})")
+            if total > self._max:
+                raise self._error(f"a message of {total} bytes exceeds max_event_bytes={self._max}")
+            if len(buf) - start < total:
+                break
+            end = start + total
+            (message_crc,) = struct.unpack_from(">I", buf, end - 4)
+            if zlib.crc32(memoryview(buf)[start : end - 4]) != message_crc:
+                raise self._error("message CRC mismatch")
+            headers_end = start + _PRELUDE + headers_len
+            headers = self._headers(bytes(buf[start + _PRELUDE : headers_end]))
+            out.append(EventStreamMessage(headers, bytes(buf[headers_end : end - 4])))
+            self._count += 1
+            start = end
+        if start:
+            del buf[:start]
+        return out
+
+    def close(self) -> list[EventStreamMessage]:
+        """End of input: a partial message left over means the stream was cut."""
+        if self._buffer:
+            size = len(self._buffer)
+            self._buffer.clear()
+            raise StreamInterruptedError(f"the event stream ended inside a message ({size} bytes left over)")
+        return []
+
+    def _error(self, what: str) -> StreamParseError:
+        self._buffer.clear()  # nothing after a framing error can be trusted
+        return StreamParseError(f"event-stream message {self._count}: {what}", event_index=self._count)
+
+    def _headers(self, raw: bytes) -> dict[str, HeaderValue]:
+        headers: dict[str, HeaderValue] = {}
+        at = 0
+        try:
+            while at < len(raw):
+                size = raw[at]
+                name = raw[at + 1 : at + 1 + size].decode("utf-8")
+                at += 1 + size
+                kind = raw[at]
+                at += 1
+                value, at = _header_value(raw, at, kind)
+                if at > len(raw):
+                    raise IndexError
+                headers[name] = value
+        except (IndexError, struct.error, UnicodeDecodeError, ValueError) as exc:
+            raise self._error(f"malformed headers ({type(exc).__name__})") from None
+        return headers
+
+
+def _header_value(raw: bytes, at: int, kind: int) -> tuple[HeaderValue, int]:
+    if kind in (0, 1):
+        return kind == 0, at
+    if kind in _INTS:
+        fmt, size = _INTS[kind]
+        return struct.unpack_from(fmt, raw, at)[0], at + size
+    if kind in (6, 7):
+        (size,) = struct.unpack_from(">H", raw, at)
+        data = raw[at + 2 : at + 2 + size]
+        if len(data) != size:
+            raise IndexError
+        return (data.decode("utf-8") if kind == 7 else data), at + 2 + size
+    if kind == 8:
+        (millis,) = struct.unpack_from(">q", raw, at)
+        return _EPOCH + datetime.timedelta(milliseconds=millis), at + 8
+    if kind == 9:
+        data = raw[at : at + 16]
+        if len(data) != 16:
+            raise IndexError
+        return uuid.UUID(bytes=data), at + 16
+    raise ValueError(f"unknown header type {kind}")
+
+
+Framer = SSEDecoder | NDJSONDecoder | JSONArrayDecoder | EventStreamDecoder
 
 
 def framer_for(framing: StreamFormat, content_type: str | None = None) -> Framer:
@@ -296,6 +439,8 @@ def framer_for(framing: StreamFormat, content_type: str | None = None) -> Framer
     """
     if framing == "ndjson":
         return NDJSONDecoder()
+    if framing == "aws-eventstream":
+        return EventStreamDecoder()
     if framing == "sse-or-json-array" and "json" in (content_type or "").lower():
         return JSONArrayDecoder()
     return SSEDecoder()

@@ -38,7 +38,6 @@ __all__ = [
 
 T = TypeVar("T", ChatCompletionChunk, Completion)
 
-
 class _ChoiceState:
     __slots__ = (
         "choice_extra", "content", "finish_reason", "logprobs", "message_extra", "reasoning", "refusal", "role",

@@ -227,11 +227,14 @@ class AsyncTransport:
 
     async def _open(self, req: HttpRequest, timeout: Timeout) -> aiohttp.ClientResponse:
         import aiohttp
+        import yarl
 
         session = await self._session_now()
         try:
+            # encoded=True: send the path exactly as the adapter encoded it. yarl would otherwise
+            # decode %3A to ":" (Bedrock model ids), and a SigV4 signature covers the path as encoded.
             return await session.request(
-                req.method, req.url, data=req.body, headers=req.headers, allow_redirects=False,
+                req.method, yarl.URL(req.url, encoded=True), data=req.body, headers=req.headers, allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=timeout.connect, sock_read=timeout.read
                 ),

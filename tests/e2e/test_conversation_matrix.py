@@ -55,6 +55,9 @@ PROVIDERS: dict[str, Row] = {
     "ollama": Row("ollama/llama3.2", lambda emu: {"base_url": emu.url}),
     "gemini": Row("gemini/gemini-2.5-flash", lambda emu: {"api_key": "AIza-test", "base_url": emu.base_url},
                   reasoning_goes_back=False, reasoning_token="thoughtSignature"),
+    "bedrock": Row("bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0",
+                   lambda emu: {"base_url": emu.base_url, "aws_access_key_id": "AKIDEXAMPLE",
+                                "aws_secret_access_key": "matrix-secret", "region": "eu-west-1"}),
     "cohere": Row("cohere/command-a-03-2025", lambda emu: {"api_key": "co-test", "base_url": emu.base_url}),
 }
 

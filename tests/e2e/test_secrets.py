@@ -58,7 +58,7 @@ _EXTRA_SETTINGS = {"vertex_ai": {"project": "canary-project"}}  # Vertex AI need
 @pytest.mark.parametrize(
     "provider",
     ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "cohere", "gemini",
-     "vertex_ai"],
+     "vertex_ai", "bedrock"],
 )
 def test_canary_key_never_leaks_through_errors_or_logs(
     mode: str, emu: Emulator, debug_logs: Capture, provider: str
@@ -92,6 +92,47 @@ def test_canary_key_never_leaks_through_errors_or_logs(
             "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
         )
         assert not leaks(rendered), rendered
+    api.close()
+
+
+@pytest.mark.parametrize("secret", ["aws_secret_access_key", "aws_session_token"])
+def test_bedrock_sigv4_secrets_and_signatures_never_leak(
+    mode: str, emu: Emulator, debug_logs: Capture, secret: str
+) -> None:
+    settings = {"base_url": emu.base_url, "aws_access_key_id": "AKIDCANARYTEST", "region": "us-east-1",
+                "aws_secret_access_key": "plain-secret-0123456789", secret: CANARY}
+    if secret == "aws_secret_access_key":
+        emu.require_api_key(CANARY)  # the emulator verifies the signature made with the canary
+    api = Api(mode, providers={"bedrock": settings}, max_retries=0)
+    assert not leaks(repr(api.client))
+    emu.enqueue(
+        Reply.error(403, f"The security token included in the request is invalid: {CANARY}",
+                    type="UnrecognizedClientException"),
+        Reply.error(500, f"internal error for {CANARY[:12]}"),
+        Reply(fault=Fault(reset_after_bytes=0)),
+        Reply(fault=Fault(no_response=True)),
+        Reply.stream_error(2, f"boom {CANARY}", type="modelStreamErrorException"),
+    )
+    errors: list[BaseException] = []
+    for kwargs in ({}, {}, {}, {"timeout": (1.0, 0.2)}):
+        with pytest.raises(llmplex.LLMError) as info:
+            api.chat(model="bedrock/anthropic.claude-v2", messages=USER, **kwargs)
+        errors.append(info.value)
+    _, stream_error = api.stream_until_error(model="bedrock/anthropic.claude-v2", messages=USER)
+    assert stream_error is not None
+    errors.append(stream_error)
+    assert isinstance(errors[0], llmplex.AuthenticationError)
+    signatures = {r.headers["authorization"].rsplit("Signature=", 1)[1] for r in emu.requests}
+    assert len(emu.requests) == 5 and all("Signature=" in r.headers["authorization"] for r in emu.requests)
+    for error in errors:
+        assert_clean(error)
+        assert not any(sig in "".join(traceback.format_exception(error)) for sig in signatures)
+    for record in debug_logs.records:
+        rendered = record.getMessage() + repr(record.args) + (
+            "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
+        )
+        assert not leaks(rendered), rendered
+        assert not any(sig in rendered for sig in signatures), rendered
     api.close()
 
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from .._requests import CallSettings
 from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
+from ..types.usage import CompletionUsage, PromptTokensDetails
 
 __all__ = [
-    "USER_AGENT", "arguments_object", "drop_or_raise", "event_object", "invalid_response", "json_arguments",
-    "load_json_object", "message_as_mapping", "request_headers", "with_extra", "with_query",
+    "USER_AGENT", "arguments_object", "cached_usage", "drop_or_raise", "event_object", "invalid_response",
+    "json_arguments", "load_json_object", "message_as_mapping", "request_headers", "with_extra", "with_query",
 ]
 
 USER_AGENT = "llmplex/0.1.0"
@@ -62,6 +63,19 @@ def arguments_object(call: Mapping[str, Any], provider: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise InvalidRequestError(f"the arguments of tool call {call.get('id')!r} must be a JSON object")
     return parsed
+
+
+def cached_usage(input_tokens: Any, output_tokens: Any, read: Any, written: Any) -> CompletionUsage:
+    """Usage of an API whose input count excludes the prompt cache (Anthropic, Bedrock): OpenAI's
+    ``prompt_tokens`` is input + cache read + cache write, with both in ``prompt_tokens_details``
+    when the provider reported either."""
+    prompt = (input_tokens or 0) + (read or 0) + (written or 0)
+    completion = output_tokens or 0
+    details = None
+    if read is not None or written is not None:
+        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
+    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                           prompt_tokens_details=details)
 
 
 def with_extra(obj: ModelT, **fields: Any) -> ModelT:

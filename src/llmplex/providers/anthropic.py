@@ -51,12 +51,12 @@ from ..types.chat import (
     ChoiceDeltaToolCallFunction,
     ChunkChoice,
 )
-from ..types.usage import CompletionUsage, PromptTokensDetails
+from ..types.usage import CompletionUsage
 from ._anthropic_blocks import annotations_for, convert_messages, is_server_block, message_from_blocks, text_citations
 from ._anthropic_options import apply_cache_control, beta_header
 from ._errors import error_fields, make_error
 from ._json import dumps
-from ._shared import drop_or_raise, invalid_response, load_json_object, with_extra
+from ._shared import cached_usage, drop_or_raise, invalid_response, load_json_object, with_extra
 from .base import ProviderSpec
 from .native import ANTHROPIC_SPEC
 
@@ -333,16 +333,8 @@ def _usage(raw: Any) -> CompletionUsage | None:
     """``input_tokens`` excludes cached tokens: OpenAI's ``prompt_tokens`` is the sum of all three."""
     if not isinstance(raw, Mapping):
         return None
-    read, written = raw.get("cache_read_input_tokens"), raw.get("cache_creation_input_tokens")
-    prompt = (raw.get("input_tokens") or 0) + (read or 0) + (written or 0)
-    completion = raw.get("output_tokens") or 0
-    details = None
-    if read is not None or written is not None:
-        details = PromptTokensDetails(cached_tokens=read or 0, cache_creation_tokens=written or 0)
-    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-                           prompt_tokens_details=details)
-
-
+    return cached_usage(raw.get("input_tokens"), raw.get("output_tokens"), raw.get("cache_read_input_tokens"),
+                        raw.get("cache_creation_input_tokens"))
 
 
 def _loads_or_text(text: str) -> Any:

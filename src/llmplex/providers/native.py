@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .base import Capabilities, ProviderSpec
 
-__all__ = ["ANTHROPIC_SPEC", "COHERE_SPEC", "GEMINI_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC", "VERTEX_AI_SPEC"]
+__all__ = [
+    "ANTHROPIC_SPEC", "BEDROCK_SPEC", "COHERE_SPEC", "GEMINI_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC", "VERTEX_AI_SPEC",
+]
 
 ANTHROPIC_SPEC = ProviderSpec(
     name="anthropic",
@@ -101,6 +103,33 @@ VERTEX_AI_SPEC = ProviderSpec(
     docs_url="https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest",
 )
 
+
+BEDROCK_SPEC = ProviderSpec(
+    name="bedrock",
+    title="AWS Bedrock",
+    adapter="llmplex.providers.bedrock:BedrockAdapter",
+    base_url="https://bedrock-runtime.{region}.amazonaws.com",  # {region} filled by the adapter
+    # A Bedrock API key (bearer token). Without one the adapter signs with SigV4: key pair options
+    # below, else the shared profile files (see providers/_aws_credentials.py).
+    api_key_env=("AWS_BEARER_TOKEN_BEDROCK",),
+    key_required=False,
+    options=("region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_profile",
+             "aws_shared_credentials_file", "aws_config_file"),
+    option_env={
+        "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+        "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
+        "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+        "aws_session_token": ("AWS_SESSION_TOKEN",),
+        "aws_profile": ("AWS_PROFILE",),
+        "aws_shared_credentials_file": ("AWS_SHARED_CREDENTIALS_FILE",),
+        "aws_config_file": ("AWS_CONFIG_FILE",),
+    },
+    # The client downloads image URLs: Converse takes image bytes only.
+    capabilities=Capabilities(embeddings=True, vision=True, image_urls=False, reasoning=True, n=False,
+                              json_mode=False, json_schema=True),
+    docs_url="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html",
+)
+
 NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (
-    ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC, GEMINI_SPEC, VERTEX_AI_SPEC,
+    ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC, GEMINI_SPEC, VERTEX_AI_SPEC, BEDROCK_SPEC,
 )

@@ -1,5 +1,6 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages, Ollama, Cohere v2 and Gemini) with scripted replies and fault injection. For our tests,
+(OpenAI, Anthropic Messages, Ollama, Cohere v2, Gemini and AWS Bedrock) with scripted replies and fault
+injection. For our tests,
 the demo and your tests.
 
 ```python
@@ -29,6 +30,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._bedrock import (
+    BedrockProtocol,
+    encode_event_message,
+    render_bedrock_converse,
+    render_bedrock_embeddings,
+    render_bedrock_stream_events,
+)
 from ._cohere import CohereProtocol, render_cohere_chat, render_cohere_chat_events, render_cohere_embed
 from ._gemini import GeminiProtocol, gemini_error_body, render_gemini_response, render_gemini_stream_chunks
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
@@ -61,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnthropicProtocol",
     "ApiError",
+    "BedrockProtocol",
     "CohereProtocol",
     "Emulator",
     "EndKind",
@@ -78,10 +87,14 @@ __all__ = [
     "ToolCall",
     "build_plan",
     "default_protocols",
+    "encode_event_message",
     "gemini_error_body",
     "openai_error_body",
     "render_anthropic_message",
     "render_anthropic_stream_events",
+    "render_bedrock_converse",
+    "render_bedrock_embeddings",
+    "render_bedrock_stream_events",
     "render_chat_completion",
     "render_chat_stream_events",
     "render_cohere_chat",

@@ -23,7 +23,7 @@ from typing import Any
 from ._openai_render import status_phrase
 from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
 from ._reply import ApiError, Reply
-from ._text import content_text, dump_json, message_list, pieces, raw_body, words
+from ._text import ScriptedTool, content_text, deltas_until_error, dump_json, message_list, pieces, raw_body, words
 
 __all__ = [
     "ERROR_TYPES",
@@ -95,26 +95,11 @@ def _signature(thinking: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Tool:
-    id: str
-    name: str
-    arguments: str
-    """The input as JSON text (sent verbatim when streamed)."""
-
-    @property
-    def input(self) -> Any:
-        try:
-            return json.loads(self.arguments)
-        except ValueError:
-            return self.arguments
-
-
-@dataclass(frozen=True)
 class _Message:
     model: str
     text: str | None
     reasoning: str | None
-    tools: list[_Tool]
+    tools: list[ScriptedTool]
     stop_reason: str
     usage: dict[str, Any]
 
@@ -133,7 +118,7 @@ def _resolve(reply: Reply, request: Mapping[str, Any]) -> _Message:
         if isinstance(b, Mapping) and b.get("type") == "tool_use"
     )
     tools = [
-        _Tool(
+        ScriptedTool(
             call.id or f"toolu_{offset + i + 1}",
             call.name,
             call.arguments if isinstance(call.arguments, str) else dump_json(call.arguments).decode(),
@@ -263,13 +248,7 @@ def render_anthropic_stream_events(
     events = [_event("message_start", {"type": "message_start", "message": start})]
     blocks = _block_events(msg, reply.chunk_words)
     if reply.api_error is not None and reply.error_after_chunks is not None:
-        sent = 0
-        for event, is_delta in blocks:
-            if is_delta:
-                if sent == reply.error_after_chunks:
-                    break
-                sent += 1
-            events.append(event)
+        events += deltas_until_error(blocks, reply.error_after_chunks)
         err = reply.api_error
         return [*events, _event("error", anthropic_error_body(500, err.message, type=err.type or "api_error"))]
     events += [event for event, _ in blocks]

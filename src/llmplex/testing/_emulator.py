@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from ._anthropic import AnthropicProtocol
+from ._bedrock import BedrockProtocol
 from ._cohere import CohereProtocol
 from ._gemini import GeminiProtocol
 from ._ollama import OllamaProtocol
@@ -27,7 +28,8 @@ def default_protocols() -> list[ProviderProtocol]:
 
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
-    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), CohereProtocol(), GeminiProtocol()]
+    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), CohereProtocol(), GeminiProtocol(),
+            BedrockProtocol()]
 
 
 class Emulator:

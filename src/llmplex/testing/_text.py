@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ._reply import Reply
 
-__all__ = ["content_text", "dump_json", "echo_text", "message_list", "pieces", "raw_body", "words"]
+__all__ = [
+    "ScriptedTool", "content_text", "deltas_until_error", "dump_json", "echo_text", "message_list", "pieces",
+    "raw_body", "words",
+]
 
 _TOKEN = re.compile(r"\s*\S+")
 
@@ -71,3 +75,35 @@ def echo_text(reply: Reply, messages: list[Mapping[str, Any]]) -> str | None:
         users = [m for m in messages if m.get("role") == "user"]
         text = "Echo: " + (content_text(users[-1].get("content")) if users else "")
     return text
+
+
+@dataclass(frozen=True)
+class ScriptedTool:
+    """A scripted tool call resolved for one response: its id, name and input as JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+    """The input as JSON text (sent verbatim when streamed)."""
+
+    @property
+    def input(self) -> Any:
+        """The input parsed (the text itself when it is not JSON)."""
+        try:
+            return json.loads(self.arguments)
+        except ValueError:
+            return self.arguments
+
+
+def deltas_until_error(blocks: list[tuple[bytes, bool]], deltas: int) -> list[bytes]:
+    """The rendered (event, is a delta) pairs up to the ``deltas``-th delta event: what a stream
+    sends before its scripted in-stream error (`Reply.stream_error`)."""
+    out: list[bytes] = []
+    sent = 0
+    for event, is_delta in blocks:
+        if is_delta:
+            if sent == deltas:
+                break
+            sent += 1
+        out.append(event)
+    return out
