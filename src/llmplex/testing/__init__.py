@@ -1,6 +1,6 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages and Ollama) with scripted replies and fault injection. For our tests,
-the demo and your tests.
+(OpenAI, Anthropic Messages, Ollama and Hugging Face's native routes) with scripted replies and
+fault injection. For our tests, the demo and your tests.
 
 ```python
 from llmplex.testing import Emulator, Fault, Reply, ToolCall
@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._anthropic import AnthropicProtocol, render_anthropic_message, render_anthropic_stream_events
+from ._huggingface import HuggingFaceProtocol, render_generation, render_generation_stream_events
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -64,6 +65,7 @@ __all__ = [
     "Ending",
     "Exchange",
     "Fault",
+    "HuggingFaceProtocol",
     "OllamaProtocol",
     "OpenAIProtocol",
     "ProviderProtocol",
@@ -83,6 +85,8 @@ __all__ = [
     "render_completion_stream_events",
     "render_embeddings",
     "render_error",
+    "render_generation",
+    "render_generation_stream_events",
     "render_models",
     "render_ollama_chat",
     "render_ollama_chat_stream",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from ._anthropic import AnthropicProtocol
+from ._huggingface import HuggingFaceProtocol
 from ._ollama import OllamaProtocol
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan
@@ -23,7 +24,7 @@ def default_protocols() -> list[ProviderProtocol]:
 
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
-    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol()]
+    return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), HuggingFaceProtocol()]
 
 
 class Emulator:
