@@ -54,7 +54,8 @@ def assert_clean(error: BaseException) -> None:
 
 @pytest.mark.parametrize(
     "provider",
-    ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "huggingface", "hf_endpoint"],
+    ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "huggingface",
+     "hf_endpoint"],
 )
 def test_canary_key_never_leaks_through_errors_or_logs(
     mode: str, emu: Emulator, debug_logs: Capture, provider: str
