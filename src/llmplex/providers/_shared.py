@@ -10,10 +10,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from .._requests import CallSettings
-from ..errors import InvalidRequestError, InvalidResponseError, UnsupportedParameterError
+from ..errors import InvalidRequestError, InvalidResponseError, StreamParseError, UnsupportedParameterError
 
 __all__ = [
-    "drop_or_raise", "invalid_response", "json_arguments", "load_json_object", "message_as_mapping", "with_extra",
+    "drop_or_raise",
+    "event_object",
+    "invalid_response",
+    "json_arguments",
+    "load_json_object",
+    "merge_extra_body",
+    "message_as_mapping",
+    "with_extra",
 ]
 
 logger = logging.getLogger("llmplex")
@@ -76,3 +83,30 @@ def drop_or_raise(provider: str, key: str, cfg: CallSettings, native: str = "pro
             provider=provider, param=key,
         )
     logger.warning("llmplex: dropped parameter %r unsupported by %s", key, provider)
+
+
+def event_object(data: bytes, index: int, provider: str) -> dict[str, Any]:
+    """A stream event's data that must be one JSON object; ``StreamParseError`` (with the event's
+    index) otherwise."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = None
+        what = "is not valid JSON"
+    else:
+        what = "is not a JSON object"
+    if not isinstance(payload, dict):
+        raise StreamParseError(f"stream event {index} from {provider} {what}", provider=provider, event_index=index)
+    return payload
+
+
+def merge_extra_body(body: dict[str, Any], nested: dict[str, Any], key: str, cfg: CallSettings) -> None:
+    """``cfg.extra_body`` into a request body: its ``key`` entry (a mapping) is merged into the
+    nested object ``nested`` (Ollama ``options``, TGI ``parameters``), the other keys go on top."""
+    extra = dict(cfg.extra_body)
+    more = extra.pop(key, None)
+    if isinstance(more, Mapping):
+        nested.update(more)
+    elif more is not None:
+        raise InvalidRequestError(f"extra_body[{key!r}] must be a mapping")
+    body.update(extra)

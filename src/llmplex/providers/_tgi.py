@@ -36,7 +36,7 @@ from ..types.completion import Completion, CompletionChoice
 from ..types.embedding import CreateEmbeddingResponse, Embedding
 from ..types.usage import CompletionUsage
 from ._errors import error_fields, make_error
-from ._shared import drop_or_raise, invalid_response, with_extra
+from ._shared import drop_or_raise, event_object, invalid_response, merge_extra_body, with_extra
 
 __all__ = [
     "TGIStreamDecoder",
@@ -104,13 +104,7 @@ def generation_body(req: CompletionRequest, cfg: CallSettings, provider: str) ->
         handler(parameters, value)
     body: dict[str, Any] = {"inputs": _prompt(req.prompt, provider), "parameters": parameters,
                             "stream": bool(req.stream)}
-    extra = dict(cfg.extra_body)
-    more = extra.pop("parameters", None)
-    if isinstance(more, Mapping):
-        parameters.update(more)
-    elif more is not None:
-        raise InvalidRequestError("extra_body['parameters'] must be a mapping of text-generation parameters")
-    body.update(extra)
+    merge_extra_body(body, parameters, "parameters", cfg)
     return body
 
 
@@ -258,17 +252,13 @@ class TGIStreamDecoder:
         self._count += 1
         if self.done or not frame.data or frame.data == b"[DONE]":
             return []
-        try:
-            payload = json.loads(frame.data)
-        except ValueError:
-            raise self._parse_error(index, "is not valid JSON") from None
-        if not isinstance(payload, dict):
-            raise self._parse_error(index, "is not a JSON object")
+        payload = event_object(frame.data, index, self._provider)
         if "error" in payload:
             raise hf_error(status_for_event(payload), payload, self._provider)
         token = payload.get("token")
         if not isinstance(token, dict):
-            raise self._parse_error(index, "has no token")
+            raise StreamParseError(f"stream event {index} from {self._provider} has no token",
+                                   provider=self._provider, event_index=index)
         text = "" if token.get("special") else str(token.get("text") or "")
         final = payload.get("generated_text") is not None
         if not final:
@@ -283,7 +273,3 @@ class TGIStreamDecoder:
             return []
         raise StreamInterruptedError(f"the {self._provider} stream ended before its final event",
                                      provider=self._provider)
-
-    def _parse_error(self, index: int, what: str) -> StreamParseError:
-        return StreamParseError(f"stream event {index} from {self._provider} {what}", provider=self._provider,
-                                event_index=index)

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._openai_render import _embedding_dims, _vector
-from ._plan import Exchange, RecordedRequest, ResponsePlan, Segment, build_plan
+from ._plan import Exchange, RecordedRequest, ResponsePlan, Segment, reply_plan
 from ._reply import Reply
 from ._text import dump_json, pieces, raw_body, words
 
@@ -229,20 +229,10 @@ class HuggingFaceProtocol:
     def _plan(
         self, status: int, body: bytes | Sequence[bytes], exchange: Exchange, reply: Reply | None
     ) -> ResponsePlan:
-        stream = not isinstance(body, bytes)
         headers = {
-            "content-type": "text/event-stream" if stream else "application/json",
+            "content-type": "application/json" if isinstance(body, bytes) else "text/event-stream",
             "x-request-id": f"hf-emu-{exchange.seq:06d}",
             "server": "llmplex-emulator",
         }
-        for name, value in (reply.headers if reply is not None else {}).items():
-            headers[name.lower()] = value
-        return build_plan(
-            [body] if isinstance(body, bytes) else list(body),
-            reply.fault if reply is not None else None,
-            status=status,
-            headers=list(headers.items()),
-            chunked=stream,
-            malformed=b'data:{"token":\n\n' if stream else b'[{"generated_text":',
-            sse=stream,
-        )
+        return reply_plan(status, body, reply, headers, malformed_event=b'data:{"token":\n\n',
+                          malformed_body=b'[{"generated_text":')

@@ -27,6 +27,7 @@ __all__ = [
     "ResponsePlan",
     "Segment",
     "build_plan",
+    "reply_plan",
 ]
 
 
@@ -244,3 +245,31 @@ def _ending(work: _Builder, fault: Fault) -> Ending | None:
         return None
     after, _, kind = min(candidates)  # the earliest fault wins; a reset beats a close at the same byte
     return Ending(kind, after)
+
+
+def reply_plan(
+    status: int,
+    body: bytes | Sequence[bytes],
+    reply: Reply | None,
+    headers: dict[str, str],
+    *,
+    malformed_event: bytes,
+    malformed_body: bytes,
+    sse: bool = True,
+) -> ResponsePlan:
+    """The plan of a protocol's answer: one JSON body (``bytes``) or stream events (a sequence; SSE
+    unless ``sse=False``, e.g. NDJSON), the protocol's `headers` with the reply's own on top, and the
+    reply's fault applied."""
+    stream = not isinstance(body, bytes)
+    merged = dict(headers)
+    for name, value in (reply.headers if reply is not None else {}).items():
+        merged[name.lower()] = value
+    return build_plan(
+        [body] if isinstance(body, bytes) else list(body),
+        reply.fault if reply is not None else None,
+        status=status,
+        headers=list(merged.items()),
+        chunked=stream,
+        malformed=malformed_event if stream else malformed_body,
+        sse=stream and sse,
+    )
