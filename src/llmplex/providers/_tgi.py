@@ -46,6 +46,7 @@ __all__ = [
     "hf_error_fields",
     "parse_embeddings",
     "parse_generation",
+    "status_for_event",
 ]
 
 _FINISH = {"length": "length", "eos_token": "stop", "stop_sequence": "stop"}
