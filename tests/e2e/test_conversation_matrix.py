@@ -58,6 +58,9 @@ PROVIDERS: dict[str, Row] = {
     "bedrock": Row("bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0",
                    lambda emu: {"base_url": emu.base_url, "aws_access_key_id": "AKIDEXAMPLE",
                                 "aws_secret_access_key": "matrix-secret", "region": "eu-west-1"}),
+    "huggingface": Row("huggingface/meta-llama/Llama-3.3-70B-Instruct:together",
+                       lambda emu: {"api_key": "hf_test", "base_url": emu.base_url}, reasoning_goes_back=False,
+                       stream_kwargs={"stream_options": {"include_usage": True}}),
     "cohere": Row("cohere/command-a-03-2025", lambda emu: {"api_key": "co-test", "base_url": emu.base_url}),
 }
 

@@ -58,7 +58,7 @@ _EXTRA_SETTINGS = {"vertex_ai": {"project": "canary-project"}}  # Vertex AI need
 @pytest.mark.parametrize(
     "provider",
     ["openai", "azure", "groq", "openrouter", "mistral", "deepseek", "anthropic", "ollama", "cohere", "gemini",
-     "vertex_ai", "bedrock"],
+     "vertex_ai", "bedrock", "huggingface", "hf_endpoint"],
 )
 def test_canary_key_never_leaks_through_errors_or_logs(
     mode: str, emu: Emulator, debug_logs: Capture, provider: str

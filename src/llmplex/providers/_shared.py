@@ -15,7 +15,8 @@ from ..types.usage import CompletionUsage, PromptTokensDetails
 
 __all__ = [
     "USER_AGENT", "arguments_object", "cached_usage", "drop_or_raise", "event_object", "invalid_response",
-    "json_arguments", "load_json_object", "message_as_mapping", "request_headers", "with_extra", "with_query",
+    "json_arguments", "load_json_object", "merge_extra_body", "message_as_mapping", "request_headers", "with_extra",
+    "with_query",
 ]
 
 USER_AGENT = "llmplex/0.1.0"
@@ -137,7 +138,19 @@ def request_headers(spec: ProviderSpec, cfg: CallSettings, accept: str) -> dict[
     return headers
 
 
-def event_object(text: str, fail: Callable[[str], Exception]) -> dict[str, Any]:
+def merge_extra_body(body: dict[str, Any], nested: dict[str, Any], key: str, cfg: CallSettings) -> None:
+    """``cfg.extra_body`` into a request body: its ``key`` entry (a mapping) is merged into the
+    nested object ``nested`` (Ollama ``options``, TGI ``parameters``), the other keys go on top."""
+    extra = dict(cfg.extra_body)
+    more = extra.pop(key, None)
+    if isinstance(more, Mapping):
+        nested.update(more)
+    elif more is not None:
+        raise InvalidRequestError(f"extra_body[{key!r}] must be a mapping")
+    body.update(extra)
+
+
+def event_object(text: str | bytes, fail: Callable[[str], Exception]) -> dict[str, Any]:
     """One stream event's JSON object; ``fail(what)`` builds the error for anything else."""
     try:
         payload = json.loads(text)

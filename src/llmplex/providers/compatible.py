@@ -82,13 +82,15 @@ COMPATIBLE_PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         name="mistral",
         title="Mistral AI",
-        adapter=_OPENAI_ADAPTER,
+        adapter="llmplex.providers.mistral:MistralAdapter",
         base_url="https://api.mistral.ai/v1",
         api_key_env=("MISTRAL_API_KEY",),
         # Mistral validates strictly (422 extra_forbidden) and names the seed random_seed.
         unsupported_params=frozenset({"logit_bias", "logprobs", "top_logprobs", "store", "user",
                                       "metadata", "service_tier", "modalities", "audio"}),
         renamed_params={"seed": "random_seed", "max_completion_tokens": "max_tokens"},
+        # Body fields of Mistral's chat API: safe_prompt (bool), prompt_mode ("reasoning").
+        options=("safe_prompt", "prompt_mode"),
         capabilities=Capabilities(embeddings=True, vision=True, json_schema=True, reasoning=True),
         docs_url="https://docs.mistral.ai/api/#tag/chat",
     ),

@@ -8,7 +8,8 @@ from __future__ import annotations
 from .base import Capabilities, ProviderSpec
 
 __all__ = [
-    "ANTHROPIC_SPEC", "BEDROCK_SPEC", "COHERE_SPEC", "GEMINI_SPEC", "NATIVE_PROVIDERS", "OLLAMA_SPEC", "VERTEX_AI_SPEC",
+    "ANTHROPIC_SPEC", "BEDROCK_SPEC", "COHERE_SPEC", "GEMINI_SPEC", "HF_ENDPOINT_SPEC", "HUGGINGFACE_SPEC",
+    "NATIVE_PROVIDERS", "OLLAMA_SPEC", "VERTEX_AI_SPEC",
 ]
 
 ANTHROPIC_SPEC = ProviderSpec(
@@ -130,6 +131,35 @@ BEDROCK_SPEC = ProviderSpec(
     docs_url="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html",
 )
 
+
+_HF_KEYS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_API_KEY")
+
+HUGGINGFACE_SPEC = ProviderSpec(
+    name="huggingface",
+    title="Hugging Face Inference Providers",
+    adapter="llmplex.providers.huggingface:HuggingFaceAdapter",
+    base_url="https://router.huggingface.co/v1",
+    api_key_env=_HF_KEYS,
+    # The router's chat schema (huggingface_hub InferenceClient.chat_completion) has no n.
+    options=("hf_provider",),
+    capabilities=Capabilities(completions=True, embeddings=True, vision=True, json_schema=True, reasoning=True,
+                              n=False),
+    docs_url="https://huggingface.co/docs/inference-providers",
+)
+
+HF_ENDPOINT_SPEC = ProviderSpec(
+    name="hf_endpoint",
+    title="Hugging Face Inference Endpoints / TGI",
+    adapter="llmplex.providers.huggingface:HFEndpointAdapter",
+    base_url="",  # the endpoint's URL: required
+    api_key_env=_HF_KEYS,
+    key_required=False,  # a local TGI server or a public endpoint takes no token
+    capabilities=Capabilities(completions=True, embeddings=True, vision=True, json_schema=True, reasoning=True,
+                              n=False),
+    docs_url="https://huggingface.co/docs/text-generation-inference",
+)
+
 NATIVE_PROVIDERS: tuple[ProviderSpec, ...] = (
-    ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC, GEMINI_SPEC, VERTEX_AI_SPEC, BEDROCK_SPEC,
+    ANTHROPIC_SPEC, OLLAMA_SPEC, COHERE_SPEC, GEMINI_SPEC, VERTEX_AI_SPEC, BEDROCK_SPEC, HUGGINGFACE_SPEC,
+    HF_ENDPOINT_SPEC,
 )

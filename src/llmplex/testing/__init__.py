@@ -1,7 +1,6 @@
 """The provider emulator: a real loopback HTTP/1.1 server speaking provider wire protocols
-(OpenAI, Anthropic Messages, Ollama, Cohere v2, Gemini and AWS Bedrock) with scripted replies and fault
-injection. For our tests,
-the demo and your tests.
+(OpenAI, Anthropic Messages, Ollama, Cohere v2, Gemini, AWS Bedrock and Hugging Face's native routes) with
+scripted replies and fault injection. For our tests, the demo and your tests.
 
 ```python
 from llmplex.testing import Emulator, Fault, Reply, ToolCall
@@ -39,6 +38,7 @@ from ._bedrock import (
 )
 from ._cohere import CohereProtocol, render_cohere_chat, render_cohere_chat_events, render_cohere_embed
 from ._gemini import GeminiProtocol, gemini_error_body, render_gemini_response, render_gemini_stream_chunks
+from ._huggingface import HuggingFaceProtocol, render_generation, render_generation_stream_events
 from ._ollama import OllamaProtocol, render_ollama_chat, render_ollama_chat_stream
 from ._openai import (
     OpenAIProtocol,
@@ -77,6 +77,7 @@ __all__ = [
     "Exchange",
     "Fault",
     "GeminiProtocol",
+    "HuggingFaceProtocol",
     "OllamaProtocol",
     "OpenAIProtocol",
     "ProviderProtocol",
@@ -106,6 +107,8 @@ __all__ = [
     "render_error",
     "render_gemini_response",
     "render_gemini_stream_chunks",
+    "render_generation",
+    "render_generation_stream_events",
     "render_models",
     "render_ollama_chat",
     "render_ollama_chat_stream",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._openai_render import status_phrase
-from ._plan import Exchange, RecordedRequest, ResponsePlan, build_plan
+from ._plan import Exchange, RecordedRequest, ResponsePlan, reply_plan
 from ._reply import ApiError, Reply
 from ._text import ScriptedTool, content_text, deltas_until_error, dump_json, message_list, pieces, raw_body, words
 
@@ -381,17 +381,8 @@ class AnthropicProtocol:
             headers["cache-control"] = "no-cache"
         if status >= 400:
             headers["x-should-retry"] = "true" if status in (408, 409, 429) or status >= 500 else "false"
-        for name, value in (reply.headers if reply is not None else {}).items():
-            headers[name.lower()] = value
-        return build_plan(
-            [body] if isinstance(body, bytes) else list(body),
-            reply.fault if reply is not None else None,
-            status=status,
-            headers=list(headers.items()),
-            chunked=stream,
-            malformed=b'event: content_block_delta\ndata: {"type":\n\n' if stream else b'{"type":',
-            sse=stream,
-        )
+        return reply_plan(status, body, reply, headers,
+                          malformed_event=b'event: content_block_delta\ndata: {"type":\n\n', malformed_body=b'{"type":')
 
 
 def _request_id(exchange: Exchange) -> str:

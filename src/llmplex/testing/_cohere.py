@@ -297,8 +297,8 @@ class CohereProtocol:
             "x-debug-trace-id": hashlib.sha256(str(exchange.seq).encode()).hexdigest()[:32],
             "server": "llmplex-emulator",
         }
-        malformed = b'event: content-delta\ndata: {"type":\n\n' if stream else b'{"id":'
-        return reply_plan(status, body, reply, headers, malformed=malformed)
+        return reply_plan(status, body, reply, headers, malformed_event=b'event: content-delta\ndata: {"type":\n\n',
+                          malformed_body=b'{"id":')
 
 
 def _response_id(exchange: Exchange) -> str:

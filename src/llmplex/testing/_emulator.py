@@ -12,6 +12,7 @@ from ._anthropic import AnthropicProtocol
 from ._bedrock import BedrockProtocol
 from ._cohere import CohereProtocol
 from ._gemini import GeminiProtocol
+from ._huggingface import HuggingFaceProtocol
 from ._ollama import OllamaProtocol
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, ProviderProtocol, RecordedRequest, ResponsePlan, Segment
@@ -29,7 +30,7 @@ def default_protocols() -> list[ProviderProtocol]:
     Adding a wire protocol is one module implementing `ProviderProtocol` and one line here.
     """
     return [OpenAIProtocol(), AnthropicProtocol(), OllamaProtocol(), CohereProtocol(), GeminiProtocol(),
-            BedrockProtocol()]
+            BedrockProtocol(), HuggingFaceProtocol()]
 
 
 class Emulator:

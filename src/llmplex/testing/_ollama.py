@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._openai_render import _embedding_dims, _vector
-from ._plan import Exchange, RecordedRequest, ResponsePlan, Segment, build_plan
+from ._plan import Exchange, RecordedRequest, ResponsePlan, Segment, reply_plan
 from ._reply import Reply
 from ._text import content_text, dump_json, message_list, pieces, raw_body, words
 
@@ -375,16 +375,6 @@ class OllamaProtocol:
         return self._plan(reply.status, dump_json(render_ollama_generate(reply, payload)), reply)
 
     def _plan(self, status: int, body: bytes | Sequence[bytes], reply: Reply | None) -> ResponsePlan:
-        stream = not isinstance(body, bytes)
-        headers = {"content-type": _NDJSON if stream else _JSON, "server": "llmplex-emulator"}
-        for name, value in (reply.headers if reply is not None else {}).items():
-            headers[name.lower()] = value
-        return build_plan(
-            [body] if isinstance(body, bytes) else list(body),
-            reply.fault if reply is not None else None,
-            status=status,
-            headers=list(headers.items()),
-            chunked=stream,
-            malformed=b'{"model":\n' if stream else b'{"model":',
-            sse=False,
-        )
+        headers = {"content-type": _JSON if isinstance(body, bytes) else _NDJSON, "server": "llmplex-emulator"}
+        return reply_plan(status, body, reply, headers, malformed_event=b'{"model":\n', malformed_body=b'{"model":',
+                          sse=False)

@@ -211,7 +211,9 @@ class OpenAIProtocol:
     name = "openai"
 
     def matches(self, request: RecordedRequest) -> bool:
-        return match_route(request.path) is not None
+        matched = match_route(request.path)
+        # ``/models/{id}`` is OpenAI's only as a GET: a POST there is Hugging Face's model route.
+        return matched is not None and (matched[0] is not Route.MODELS or request.method in ("GET", "HEAD"))
 
     def authorized(self, request: RecordedRequest, api_key: str) -> bool:
         bearer = request.headers.get("authorization", "")

@@ -253,15 +253,13 @@ def reply_plan(
     reply: Reply | None,
     headers: dict[str, str],
     *,
-    malformed: bytes,
+    malformed_event: bytes,
+    malformed_body: bytes,
     sse: bool = True,
 ) -> ResponsePlan:
-    """The plan for one rendered body (bytes) or stream (a list of events): `headers` plus, for a
-    stream, ``cache-control: no-cache``, then the reply's own headers, with the reply's fault applied.
-
-    `malformed` replaces a corrupted event (`Fault.malformed_event_at`); `sse` enables comments and
-    line endings for streams.
-    """
+    """The plan of a protocol's answer: one JSON body (``bytes``) or stream events (a sequence; SSE
+    unless ``sse=False``, e.g. NDJSON), the protocol's `headers` with the reply's own on top, and the
+    reply's fault applied."""
     stream = not isinstance(body, bytes)
     merged = dict(headers)
     if stream:
@@ -274,6 +272,6 @@ def reply_plan(
         status=status,
         headers=list(merged.items()),
         chunked=stream,
-        malformed=malformed,
-        sse=sse and stream,
+        malformed=malformed_event if stream else malformed_body,
+        sse=stream and sse,
     )
