@@ -25,7 +25,6 @@ from llmplex.errors import (
     ContextWindowExceededError,
     InternalServerError,
     InvalidRequestError,
-    InvalidResponseError,
     LLMError,
     NotFoundError,
     PermissionDeniedError,
@@ -48,11 +47,10 @@ ADAPTER = BedrockAdapter(BEDROCK_SPEC, clock=lambda: 1_700_000_000.0)
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
           "guardrail_intervened": "content_filter"}
 
-# Exchanges we cannot map, with the typed error the adapter raises (never a skip).
-EXPECTED_UNSUPPORTED: dict[str, tuple[type[LLMError], str]] = {
-    "aws-bedrock__pydantic-ai__test_bedrock_model_code_execution_tool_stream__0__e6e59f.json": (
-        InvalidResponseError, "server-side tool (nova_code_interpreter server_tool_use and its toolResult block)"),
-}
+# Exchanges we cannot map, with the typed error the adapter raises (never a skip). None today: the
+# server-side tool exchange (nova_code_interpreter) is mapped, see test_server_tool_blocks_are_kept.
+EXPECTED_UNSUPPORTED: dict[str, tuple[type[LLMError], str]] = {}
+CODE_EXECUTION = "aws-bedrock__pydantic-ai__test_bedrock_model_code_execution_tool_stream__0__e6e59f.json"
 
 
 def _base(name: str) -> str:
@@ -128,7 +126,7 @@ def _body_from_events(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any
         if kind == "contentBlockStart" and "toolUse" in p.get("start", {}):
             use = p["start"]["toolUse"]
             blocks[p["contentBlockIndex"]] = {"toolUse": {"toolUseId": use["toolUseId"], "name": use["name"],
-                                                          "input": ""}}
+                                                          "type": use.get("type", "tool_use"), "input": ""}}
         elif kind == "contentBlockDelta":
             block = blocks.setdefault(p["contentBlockIndex"], {})
             delta = p["delta"]
@@ -136,6 +134,8 @@ def _body_from_events(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any
                 block["text"] = block.get("text", "") + delta["text"]
             elif "toolUse" in delta:
                 block["toolUse"]["input"] += delta["toolUse"]["input"]
+            elif "toolResult" in delta:
+                block.setdefault("toolResult", {"content": []})["content"] += delta["toolResult"]
             elif "reasoningContent" in delta:
                 _add_reasoning(block.setdefault("reasoningContent", {}), delta["reasoningContent"])
             elif "citation" in delta:
@@ -167,7 +167,8 @@ def _expected(body: dict[str, Any]) -> dict[str, Any]:
     usage = body.get("usage")
     texts = [b["text"] for b in blocks if "text" in b]
     texts += [c["text"] for b in blocks if "citationsContent" in b for c in b["citationsContent"]["content"]]
-    calls = [(b["toolUse"]["toolUseId"], b["toolUse"]["name"], b["toolUse"]["input"]) for b in blocks if "toolUse" in b]
+    calls = [(b["toolUse"]["toolUseId"], b["toolUse"]["name"], b["toolUse"]["input"]) for b in blocks
+             if "toolUse" in b and b["toolUse"].get("type", "tool_use") == "tool_use"]  # not server-side tools
     reasoning = [b["reasoningContent"] for b in blocks if "reasoningContent" in b]
     text = "".join(texts) if all("citationsContent" not in b for b in blocks) else None
     expected: dict[str, Any] = {
@@ -284,11 +285,27 @@ def test_error_body(name: str) -> None:
         assert err.request_id == ex.headers["x-amzn-requestid"]
 
 
-@pytest.mark.parametrize("name", [n for n in corpus.names(PROTOCOL) if _base(n) in EXPECTED_UNSUPPORTED])
-def test_expected_unsupported(name: str) -> None:
-    error, _reason = EXPECTED_UNSUPPORTED[_base(name)]
-    with pytest.raises(error, match="server"):
-        _stream(corpus.load(name), None)
+@pytest.mark.parametrize("step", [None, 1, 7])
+def test_server_tool_blocks_are_kept(step: int | None) -> None:
+    """A server-side tool's use and result are not calls for the user: they stay whole in
+    ``server_tool_blocks`` (and go back with the message); the real tool call is the only call."""
+    (name,) = [n for n in corpus.names(PROTOCOL) if _base(n) == CODE_EXECUTION]
+    result, _ = _stream(corpus.load(name), step)
+    message = result.choices[0].message
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []] == [
+        ("final_result", {"result": 7006652.0})]
+    use, outcome = message.model_extra["server_tool_blocks"]
+    assert use == {"toolUse": {"name": "nova_code_interpreter", "toolUseId": "tooluse_VQNZJRUFMoqZzszVsRd4og",
+                               "type": "server_tool_use", "input": {"snippet": "1234 * 5678"}}}
+    assert outcome["toolResult"]["type"] == "nova_code_interpreter_result"
+    assert outcome["toolResult"]["content"] == [{"json": {"stdOut": "7006652", "stdErr": "", "exitCode": 0,
+                                                          "isError": False}}]
+    assert result.choices[0].finish_reason == "tool_calls"
+    sent_back = message.to_param()
+    assert sent_back["server_tool_blocks"] == [use, outcome]
+    request = ADAPTER.build_chat_request(ChatRequest("m", [{"role": "user", "content": "x"}, sent_back], {}), CFG)
+    assistant = json.loads(request.body or b"")["messages"][1]["content"]
+    assert assistant[:2] == [use, outcome] and assistant[2]["toolUse"]["name"] == "final_result"
 
 
 # -- requests: rebuild the recorded body from OpenAI-shaped input -----------------------------------

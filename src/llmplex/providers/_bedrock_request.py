@@ -138,6 +138,7 @@ def _image(url: str, provider: str) -> dict[str, Any]:
 
 def _assistant_blocks(msg: Mapping[str, Any], provider: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"reasoningContent": dict(b)} for b in msg.get("reasoning_blocks") or []]
+    blocks += [dict(b) for b in msg.get("server_tool_blocks") or []]  # server-side tool use and result, as received
     content = msg.get("content")
     if isinstance(content, list):
         content = [p for p in content if p.get("type") != "refusal"]

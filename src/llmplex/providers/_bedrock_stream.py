@@ -109,13 +109,16 @@ class BedrockStreamDecoder:
     def _block_start(self, payload: dict[str, Any]) -> _Chunks:
         block = self._block(payload)
         start = payload.get("start") or {}
+        if "toolResult" in start or ("toolUse" in start and start["toolUse"].get("type", "tool_use") != "tool_use"):
+            # a server-side tool's use or result: kept whole, delivered at its contentBlockStop
+            kind = "toolUse" if "toolUse" in start else "toolResult"
+            block.update(kind="server", native={kind: dict(start[kind])}, pieces=[])
+            return []
         if "toolUse" not in start:
             if start:
                 raise unsupported_block(next(iter(start)), self._provider)
             return []
         use = start["toolUse"]
-        if use.get("type", "tool_use") != "tool_use":
-            raise unsupported_block(str(use.get("type")), self._provider)
         block.update(kind="tool", tool=self._tools, args=False)
         self._tools += 1
         call = ChoiceDeltaToolCall(index=block["tool"], id=use["toolUseId"], type="function",
@@ -127,6 +130,10 @@ class BedrockStreamDecoder:
         delta = payload["delta"]
         if "text" in delta:
             return [self._chunk(ChoiceDelta(content=delta["text"]))] if delta["text"] else []
+        if block["kind"] == "server":
+            piece = delta["toolUse"].get("input") if "toolUse" in delta else delta.get("toolResult")
+            block["pieces"].append(piece)
+            return []
         if "toolUse" in delta:
             fragment = delta["toolUse"]["input"]
             block["args"] = block.get("args") or bool(fragment)
@@ -159,6 +166,8 @@ class BedrockStreamDecoder:
         return self._finish_block(block)
 
     def _finish_block(self, block: dict[str, Any]) -> _Chunks:
+        if block["kind"] == "server":
+            return [self._chunk(with_extra(ChoiceDelta(), server_tool_blocks=[_server_block(block)]))]
         if block["kind"] == "tool" and not block["args"]:
             return [self._tool_args(block["tool"], "{}")]  # no input at all: the parsed form is {}
         if block["kind"] == "reasoning":
@@ -182,6 +191,21 @@ class BedrockStreamDecoder:
     def _metadata(self, payload: dict[str, Any]) -> _Chunks:
         found = usage(payload.get("usage"))
         return [self._chunk(usage_=found)] if found is not None else []
+
+
+def _server_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A streamed server-tool block in its non-streamed form: ``toolUse.input`` parsed from its JSON
+    pieces, ``toolResult.content`` the list of its content deltas."""
+    native = block["native"]
+    if "toolUse" in native:
+        text = "".join(p for p in block["pieces"] if isinstance(p, str))
+        try:
+            native["toolUse"]["input"] = json.loads(text) if text else {}
+        except ValueError:
+            native["toolUse"]["input"] = text
+    else:
+        native["toolResult"]["content"] = [c for piece in block["pieces"] for c in (piece or [])]
+    return native
 
 
 _HANDLERS: dict[str, Callable[[BedrockStreamDecoder, dict[str, Any]], _Chunks]] = {

@@ -325,10 +325,10 @@ def usage(raw: Any) -> CompletionUsage | None:
 
 
 def unsupported_block(kind: str, provider: str) -> InvalidResponseError:
-    """The error for a content block llmplex cannot map (server tool use and results …)."""
+    """The error for a content block llmplex does not know."""
     return InvalidResponseError(
-        f"{provider} returned a {kind!r} content block, which llmplex cannot map to a chat completion "
-        f"(server-side tools such as nova_code_interpreter are not supported)", provider=provider)
+        f"{provider} returned a {kind!r} content block, which llmplex cannot map to a chat completion",
+        provider=provider)
 
 
 def reasoning_text(block: Mapping[str, Any]) -> str:
@@ -342,18 +342,21 @@ def message_from_blocks(blocks: list[Any], provider: str) -> ChatCompletionMessa
     texts: list[str] = []
     reasoning: list[dict[str, Any]] = []
     citations: list[Any] = []
+    server: list[dict[str, Any]] = []
     calls: list[ChatCompletionMessageToolCall] = []
     for block in blocks:
         if not isinstance(block, dict):
             raise invalid_response(provider, "a content block is not an object")
         if "text" in block:
             texts.append(block["text"] or "")
+        elif "toolUse" in block and block["toolUse"].get("type", "tool_use") != "tool_use":
+            server.append(dict(block))  # a server-side tool ran it (nova_code_interpreter …): not a call for you
         elif "toolUse" in block:
             use = block["toolUse"]
-            if use.get("type", "tool_use") != "tool_use":
-                raise unsupported_block(str(use.get("type")), provider)
             calls.append(ChatCompletionMessageToolCall(
                 id=use["toolUseId"], function=Function(name=use["name"], arguments=json_arguments(use.get("input")))))
+        elif "toolResult" in block:
+            server.append(dict(block))  # the server-side tool's result
         elif "reasoningContent" in block:
             reasoning.append(dict(block["reasoningContent"]))
         elif "citationsContent" in block:
@@ -371,5 +374,7 @@ def message_from_blocks(blocks: list[Any], provider: str) -> ChatCompletionMessa
         extra["reasoning_blocks"] = reasoning
     if citations:
         extra["citations"] = citations
+    if server:
+        extra["server_tool_blocks"] = server
     return with_extra(message, **extra) if extra else message
 
