@@ -196,7 +196,7 @@ class BedrockStreamDecoder:
 def _server_block(block: dict[str, Any]) -> dict[str, Any]:
     """A streamed server-tool block in its non-streamed form: ``toolUse.input`` parsed from its JSON
     pieces, ``toolResult.content`` the list of its content deltas."""
-    native = block["native"]
+    native: dict[str, Any] = block["native"]
     if "toolUse" in native:
         text = "".join(p for p in block["pieces"] if isinstance(p, str))
         try:
