@@ -139,3 +139,13 @@ def test_bad_per_request_options_are_typed_errors() -> None:
         client.chat.completions.create(model="mock/x", messages=msgs, timeout="soon")  # type: ignore[call-overload]
     with pytest.raises(llmplex.InvalidRequestError, match="extra_headers"):
         client.chat.completions.create(model="mock/x", messages=msgs, extra_headers=["x"])  # type: ignore[call-overload]
+
+
+def test_a_credential_that_cannot_go_in_a_header_is_refused_clearly() -> None:
+    for bad in ("sk-abc…", "sk-abc def", "sk-abc\n", " sk-abc"):
+        with pytest.raises(llmplex.ConfigurationError, match="api_key contains spaces, control or non-ASCII") as info:
+            llmplex.Client(provider="openai", api_key=bad)
+        assert bad.strip() not in str(info.value)  # the value itself is never shown
+    with pytest.raises(llmplex.InvalidRequestError, match="api_key contains"):
+        llmplex.Client(provider="openai", api_key="sk-ok").chat.completions.create(
+            model="openai/gpt-4o", messages=[{"role": "user", "content": "hi"}], api_key="sk-…")

@@ -104,9 +104,16 @@ class CallFactory:
         _check_capabilities(route, params, stream)
         if "tools" in params:
             params["tools"] = _tool_params(params["tools"])
+        plan = None
+        if _asks_for_schema(params.get("response_format")):
+            from .structured import structured_plan
+
+            plan = structured_plan(params["response_format"], route.provider, route.spec.capabilities, params)
+            if plan is not None:
+                params, messages = plan.params(params), plan.messages(messages)
         adapter = self.registry.adapter(route)
         req = ChatRequest(route.model, messages, params, stream)
-        return Call(
+        call = Call(
             provider=route.provider, model=route.model, settings=cfg,
             build=lambda: adapter.build_chat_request(req, cfg),
             parse=lambda resp: adapter.parse_chat_response(resp, req),
@@ -114,7 +121,14 @@ class CallFactory:
             decoder=lambda: adapter.chat_stream_decoder(req),
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
+            output=plan,
         )
+        if plan is not None and plan.mechanism == "tool":
+            from .structured import MappedDecoder
+
+            call.parse = lambda resp: plan.finish(adapter.parse_chat_response(resp, req))
+            call.decoder = lambda: MappedDecoder(adapter.chat_stream_decoder(req), plan.chunk)
+        return call
 
     def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
         """A legacy text completion call (through chat where the provider has no endpoint)."""
@@ -172,6 +186,14 @@ class CallFactory:
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error,
         )
+
+
+def _asks_for_schema(value: Any) -> bool:
+    """Whether ``response_format`` needs the structured-output layer: a type, a JSON schema, or
+    OpenAI's ``json_schema`` (``text`` / ``json_object`` go to the adapter as they are)."""
+    if value is None:
+        return False
+    return not (isinstance(value, Mapping) and value.get("type") in ("text", "json_object"))
 
 
 def _tool_params(tools: Any) -> list[Any]:

@@ -40,6 +40,8 @@ class Call(Generic[T]):
     accumulator: Callable[[], Accumulator] | None = None
     media: MediaStep | None = None
     """Image URLs to download and inline once, before the first attempt."""
+    output: Any = None
+    """The structured-output plan (``llmplex.structured.StructuredPlan``) when a schema was asked."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""

@@ -69,6 +69,12 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
     if _is_secret_name(key) and not isinstance(value, Secret):
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: {key} must be a string")
+        if not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
+            # it goes in an HTTP header: say so now, not as a confusing connection error later
+            raise ConfigurationError(
+                f"{where}: {key} contains spaces, control or non-ASCII characters (an ellipsis from a "
+                f"truncated copy?); credentials are plain ASCII: copy it again in full"
+            )
         return Secret(value)
     if key in ("max_retries", "max_image_bytes") and (
         not isinstance(value, int) or isinstance(value, bool) or value < 0

@@ -282,7 +282,16 @@ class BudgetExceededError(LLMError):
 
 
 class StructuredOutputError(LLMError):
-    """The model's reply does not validate against the requested schema."""
+    """The model's reply does not validate against the requested schema (or is not JSON).
+
+    ``raw`` is the reply text exactly as received; ``errors`` lists what did not validate, one
+    ``"path: problem"`` line each.
+    """
+
+    def __init__(self, message: str, *, raw: str = "", errors: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.raw = raw
+        self.errors = list(errors or [])
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

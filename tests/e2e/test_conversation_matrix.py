@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel
 
 import llmplex
 from llmplex.testing import Emulator, Reply, ToolCall
@@ -180,3 +181,58 @@ def test_reasoning_surfaces_and_goes_back(api: Api, emu: Emulator, provider: str
     assert ("Six times seven is forty-two." in sent) == row.reasoning_goes_back
     if row.reasoning_token:
         assert row.reasoning_token in sent
+
+
+class Person(BaseModel):
+    """A person the text mentions."""
+
+    name: str
+    born: int
+    field: Literal["maths", "physics", "computing"] | None = None
+
+
+ADA = {"name": "Ada Lovelace", "born": 1815, "field": "computing"}
+
+
+def _structured_reply(provider: str, value: dict[str, Any]) -> Reply:
+    """What the model sends back: JSON text where the provider has a schema mode, else a call of the
+    forced tool the structured-output layer declared."""
+    spec = llmplex.Client()._calls.registry.spec(provider)
+    if spec.capabilities.json_schema:
+        return Reply(json.dumps(value))
+    return Reply(tool_calls=[ToolCall("Person", value)])
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["parse", "stream"])
+def test_structured_output(api: Api, emu: Emulator, provider: str, streamed: bool) -> None:
+    emu.enqueue(_structured_reply(provider, ADA))
+    messages = [{"role": "user", "content": "Ada Lovelace (born 1815) wrote the first program."}]
+    if streamed:
+        chunks, final = api.stream(model=_model(provider), messages=messages, response_format=Person)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert Person.model_validate_json(text) == Person(**ADA)
+        assert final.choices[0].finish_reason == "stop" and not final.choices[0].message.tool_calls
+    else:
+        r = api.run(api.client.chat.completions.parse(model=_model(provider), messages=messages,
+                                                      response_format=Person))
+        assert r.choices[0].message.parsed == Person(**ADA)
+        assert r.choices[0].finish_reason == "stop" and not r.choices[0].message.tool_calls
+    sent = emu.last_request.text()
+    assert "born" in sent and "computing" in sent  # the schema went to the provider
+
+
+def test_structured_output_validation_retry(api: Api, emu: Emulator, provider: str) -> None:
+    emu.enqueue(_structured_reply(provider, {"name": "Ada", "born": "eighteen fifteen"}),
+                _structured_reply(provider, ADA))
+    r = api.run(api.client.chat.completions.parse(
+        model=_model(provider), messages=[{"role": "user", "content": "Ada?"}], response_format=Person,
+        max_validation_retries=1))
+    assert r.choices[0].message.parsed == Person(**ADA)
+    assert "born: Input should be a valid integer" in emu.last_request.text()  # the model saw its mistake
+
+    emu.enqueue(_structured_reply(provider, {"name": "Ada"}))
+    with pytest.raises(llmplex.StructuredOutputError) as info:
+        api.run(api.client.chat.completions.parse(
+            model=_model(provider), messages=[{"role": "user", "content": "Ada?"}], response_format=Person))
+    assert info.value.errors == ["born: Field required"]
+    assert json.loads(info.value.raw) == {"name": "Ada"}

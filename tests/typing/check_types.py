@@ -3,10 +3,22 @@ every call returns."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
 from typing_extensions import assert_type
 
 import llmplex
 from llmplex.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
+from llmplex.types.parsed import ParsedChatCompletion
+
+
+class Person(BaseModel):
+    name: str
+
+
+def lookup(city: str) -> str:
+    return city
 
 MSGS: list[llmplex.types.ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
@@ -23,6 +35,14 @@ def sync_calls(client: llmplex.Client) -> None:
     assert_type(client.embeddings.create(model="m", input="x"), CreateEmbeddingResponse)
     assert_type(llmplex.ChatCompletion.create(model="m", messages=MSGS), ChatCompletion)
     assert_type(llmplex.Embedding.create(model="m", input=["x"]), CreateEmbeddingResponse)
+    parsed = client.chat.completions.parse(model="m", messages=MSGS, response_format=Person, max_validation_retries=1)
+    assert_type(parsed, ParsedChatCompletion[Person])
+    assert_type(parsed.choices[0].message.parsed, Person | None)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert_type(client.chat.completions.parse(model="m", messages=MSGS, response_format=schema),
+                ParsedChatCompletion[Any])
+    assert_type(client.chat.completions.create(model="m", messages=MSGS, tools=[lookup, llmplex.tool(lookup)],
+                                               response_format=Person), ChatCompletion)
 
 
 async def async_calls(client: llmplex.AsyncClient) -> None:
@@ -33,3 +53,5 @@ async def async_calls(client: llmplex.AsyncClient) -> None:
     assert_type(await llmplex.ChatCompletion.acreate(model="m", messages=MSGS, stream=True),
                 llmplex.AsyncStream[ChatCompletionChunk])
     assert_type(await client.embeddings.create(model="m", input="x"), CreateEmbeddingResponse)
+    parsed = await client.chat.completions.parse(model="m", messages=MSGS, response_format=Person)
+    assert_type(parsed, ParsedChatCompletion[Person])

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typing_extensions import Unpack
 
 from .._pipeline import run_async, run_stream_async, run_stream_sync, run_sync
+from ..errors import StructuredOutputError
 from ..streaming import AsyncStream, Stream
 from ..types.chat import ChatCompletion, ChatCompletionChunk
-from ..types.chat_params import ChatCompletionCreateParams
+from ..types.chat_params import ChatCompletionCreateParams, ChatCompletionParseParams
+
+if TYPE_CHECKING:
+    from ..types.parsed import ParsedChatCompletion
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
 
 __all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
+
+T = TypeVar("T")
 
 
 class ChatCompletions:
@@ -55,6 +62,42 @@ class ChatCompletions:
             return run_stream_sync(call, self._client._transport)
         result: ChatCompletion = run_sync(call, self._client._transport)
         return result
+
+    @overload
+    def parse(
+        self, *, response_format: type[T], **params: Unpack[ChatCompletionParseParams]
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    def parse(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ChatCompletionParseParams]
+    ) -> ParsedChatCompletion[Any]: ...
+
+    def parse(self, *, response_format: Any, **params: Any) -> ParsedChatCompletion[Any]:
+        """Create a completion whose ``choices[i].message.parsed`` is the reply validated into
+        `response_format` (a pydantic model, dataclass, TypedDict or JSON schema), on any provider.
+
+        >>> r = client.chat.completions.parse(model="anthropic/claude-sonnet-4-5",  # doctest: +SKIP
+        ...     messages=[{"role": "user", "content": "Ada Lovelace, born 1815"}], response_format=Person)
+        >>> r.choices[0].message.parsed  # doctest: +SKIP
+        Person(name='Ada Lovelace', born=1815)
+
+        A refusal gives ``parsed=None`` and ``message.refusal``; a reply that does not validate raises
+        ``StructuredOutputError`` (``.raw``, ``.errors``), after ``max_validation_retries`` re-asks.
+        """
+        from ..structured import parse_completion, require_plan, retry_messages
+
+        retries = params.pop("max_validation_retries", 0)
+        while True:
+            call = self._client._calls.chat({**params, "response_format": response_format}, False)
+            plan = require_plan(call.output)
+            completion: ChatCompletion = run_sync(call, self._client._transport)
+            try:
+                return parse_completion(completion, plan)
+            except StructuredOutputError as exc:
+                if retries <= 0:
+                    raise
+                retries -= 1
+                params["messages"] = retry_messages(params["messages"], exc)
 
 
 class Chat:
@@ -98,6 +141,32 @@ class AsyncChatCompletions:
             return await run_stream_async(call, self._client._transport)
         result: ChatCompletion = await run_async(call, self._client._transport)
         return result
+
+    @overload
+    async def parse(
+        self, *, response_format: type[T], **params: Unpack[ChatCompletionParseParams]
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    async def parse(
+        self, *, response_format: Mapping[str, Any], **params: Unpack[ChatCompletionParseParams]
+    ) -> ParsedChatCompletion[Any]: ...
+
+    async def parse(self, *, response_format: Any, **params: Any) -> ParsedChatCompletion[Any]:
+        """Async twin of :meth:`ChatCompletions.parse`."""
+        from ..structured import parse_completion, require_plan, retry_messages
+
+        retries = params.pop("max_validation_retries", 0)
+        while True:
+            call = self._client._calls.chat({**params, "response_format": response_format}, False)
+            plan = require_plan(call.output)
+            completion: ChatCompletion = await run_async(call, self._client._transport)
+            try:
+                return parse_completion(completion, plan)
+            except StructuredOutputError as exc:
+                if retries <= 0:
+                    raise
+                retries -= 1
+                params["messages"] = retry_messages(params["messages"], exc)
 
 
 class AsyncChat:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ._format import OutputFormat, output_format
+from ._parse import parse_completion, require_plan, retry_messages
 from ._partial_json import MISSING, parse_partial
+from ._plan import MappedDecoder, StructuredPlan, structured_plan
 
-__all__ = ["MISSING", "parse_partial"]
+__all__ = ["MISSING", "MappedDecoder", "OutputFormat", "StructuredPlan", "output_format", "parse_completion",
+           "parse_partial", "require_plan", "retry_messages", "structured_plan"]

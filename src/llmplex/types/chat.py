@@ -90,7 +90,7 @@ class ChatCompletionMessage(ResponseModel):
 
     def to_param(self) -> dict[str, Any]:
         """This message as an input message for the next turn (response-only fields dropped)."""
-        param = self.model_dump(exclude_none=True, exclude={"annotations", "audio"})
+        param = self.model_dump(exclude_none=True, exclude={"annotations", "audio", "parsed"})
         if self.audio and self.audio.get("id"):
             param["audio"] = {"id": self.audio["id"]}
         return param

@@ -25,6 +25,7 @@ __all__ = [
     "ChatCompletionMessageParam",
     "ChatCompletionMessageToolCallParam",
     "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionParseParams",
     "ChatCompletionStreamOptionsParam",
     "ChatCompletionSystemMessageParam",
     "ChatCompletionToolChoiceOptionParam",
@@ -234,7 +235,6 @@ class ChatParams(TypedDict, total=False):
     presence_penalty: float | None
     prompt_cache_key: str
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | str | None
-    response_format: ResponseFormat
     safety_identifier: str
     seed: int | None
     service_tier: str | None
@@ -253,5 +253,20 @@ class ChatParams(TypedDict, total=False):
     web_search_options: Mapping[str, Any]
 
 
-class ChatCompletionCreateParams(ChatParams, RequestOptions, total=False):
+class _ResponseFormatParam(TypedDict, total=False):
+    response_format: ResponseFormat | type[Any] | Mapping[str, Any]
+    """OpenAI's ``{"type": "text" | "json_object" | "json_schema", ...}``, or a pydantic model, a
+    dataclass, a TypedDict or a JSON schema: the reply then follows that schema on every provider
+    (its best mechanism, see ``llmplex.structured``)."""
+
+
+class ChatCompletionParseParams(ChatParams, RequestOptions, total=False):
+    """All keyword arguments of ``chat.completions.parse`` except ``response_format``."""
+
+    max_validation_retries: int
+    """How many times to re-ask the model, showing it the validation errors, when its reply does
+    not validate (default 0: raise ``StructuredOutputError`` at once)."""
+
+
+class ChatCompletionCreateParams(ChatParams, _ResponseFormatParam, RequestOptions, total=False):
     """All keyword arguments of ``chat.completions.create`` except ``stream``."""

@@ -1,0 +1,57 @@
+"""From a completion to ``message.parsed``, and the follow-up turn that shows a model its mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import InvalidRequestError, StructuredOutputError
+from ..types.chat import ChatCompletion
+from ..types.parsed import ParsedChatCompletion, parsed_completion
+from ._plan import StructuredPlan
+
+__all__ = ["parse_completion", "require_plan", "retry_messages"]
+
+
+def require_plan(plan: Any) -> StructuredPlan:
+    """The call's plan; ``parse()`` without a schema is a usage error."""
+    if not isinstance(plan, StructuredPlan):
+        raise InvalidRequestError(
+            "parse() needs response_format to describe the reply: a pydantic model, a dataclass, a TypedDict "
+            "or a JSON schema (use create() for text or json_object replies)"
+        )
+    return plan
+
+
+def parse_completion(completion: ChatCompletion, plan: StructuredPlan) -> ParsedChatCompletion[Any]:
+    """The completion with each choice's reply validated into ``message.parsed``.
+
+    A refusal gives ``parsed=None`` (``message.refusal`` says why); a reply cut by the token limit
+    or not matching the schema raises `StructuredOutputError` with the raw text.
+    """
+    values: list[Any] = []
+    for choice in completion.choices:
+        message = choice.message
+        if message.refusal:
+            values.append(None)
+            continue
+        if choice.finish_reason == "length":
+            raise StructuredOutputError(
+                f"the reply was cut at the token limit before its {plan.fmt.name} JSON was complete; "
+                f"raise max_tokens (the raw text is on .raw)",
+                raw=message.content or "", errors=["finish_reason: length"],
+                provider=None, model=completion.model or None,
+            )
+        values.append(plan.fmt.parse(message.content))
+    return parsed_completion(completion, values)
+
+
+def retry_messages(messages: Sequence[Any], error: StructuredOutputError) -> list[Any]:
+    """The conversation plus the bad reply and a user turn listing what did not validate."""
+    problems = "\n".join(f"- {line}" for line in error.errors) or "- it is not valid JSON"
+    return [
+        *messages,
+        {"role": "assistant", "content": error.raw},
+        {"role": "user", "content": "That reply does not match the required JSON schema:\n" + problems
+         + "\nReply again with only the corrected JSON."},
+    ]
