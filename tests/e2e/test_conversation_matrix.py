@@ -236,3 +236,43 @@ def test_structured_output_validation_retry(api: Api, emu: Emulator, provider: s
             model=_model(provider), messages=[{"role": "user", "content": "Ada?"}], response_format=Person))
     assert info.value.errors == ["born: Field required"]
     assert json.loads(info.value.raw) == {"name": "Ada"}
+
+
+def _stream_events(api: Api, **kwargs: Any) -> tuple[list[Any], Any]:
+    """Every event of ``chat.completions.stream(...)`` and the final parsed completion (sync|async)."""
+    if api.loop is None:
+        with api.client.chat.completions.stream(**kwargs) as stream:
+            return list(stream), stream.get_final_completion()
+
+    async def go() -> tuple[list[Any], Any]:
+        async with api.client.chat.completions.stream(**kwargs) as stream:
+            return [e async for e in stream], await stream.get_final_completion()
+
+    return api.run(go())
+
+
+def test_structured_output_streams_partial_objects(api: Api, emu: Emulator, provider: str) -> None:
+    reply = _structured_reply(provider, ADA)
+    emu.enqueue(Reply(reply.text, tool_calls=reply.tool_calls, chunk_words=1))
+    events, final = _stream_events(api, model=_model(provider), response_format=Person,
+                                   messages=[{"role": "user", "content": "Ada Lovelace, 1815, computing."}])
+    deltas = [e for e in events if e.type == "content.delta"]
+    partials = [e.parsed for e in deltas if e.parsed]
+    assert len(partials) >= 2  # the object grew over several chunks
+    for partial in partials:  # each partial object is consistent with the final one
+        assert set(partial) <= set(ADA)
+        assert all(str(ADA[k]).startswith(str(v)) for k, v in partial.items())
+    (done,) = [e for e in events if e.type == "content.done"]
+    assert done.parsed == Person(**ADA) == final.choices[0].message.parsed
+    assert done.content == deltas[-1].snapshot
+    assert sum(1 for e in events if e.type == "chunk") >= len(deltas)
+
+
+def test_event_stream_without_a_schema_and_with_tools(api: Api, emu: Emulator, provider: str) -> None:
+    emu.enqueue(Reply(tool_calls=[ToolCall("get_weather", {"city": "Paris"})]))
+    events, final = _stream_events(api, model=_model(provider), tools=[get_weather],
+                                   messages=[{"role": "user", "content": "Weather in Paris?"}])
+    (done,) = [e for e in events if e.type == "tool_calls.function.arguments.done"]
+    assert done.name == "get_weather" and json.loads(done.arguments) == {"city": "Paris"}
+    assert final.choices[0].message.parsed is None
+    assert final.choices[0].message.tool_calls[0].function.name == "get_weather"

@@ -43,6 +43,11 @@ def sync_calls(client: llmplex.Client) -> None:
                 ParsedChatCompletion[Any])
     assert_type(client.chat.completions.create(model="m", messages=MSGS, tools=[lookup, llmplex.tool(lookup)],
                                                response_format=Person), ChatCompletion)
+    with client.chat.completions.stream(model="m", messages=MSGS, response_format=Person) as events:
+        for event in events:
+            if event.type == "content.delta":
+                assert_type(event.snapshot, str)
+        assert_type(events.get_final_completion(), ParsedChatCompletion[Any])
 
 
 async def async_calls(client: llmplex.AsyncClient) -> None:
@@ -55,3 +60,7 @@ async def async_calls(client: llmplex.AsyncClient) -> None:
     assert_type(await client.embeddings.create(model="m", input="x"), CreateEmbeddingResponse)
     parsed = await client.chat.completions.parse(model="m", messages=MSGS, response_format=Person)
     assert_type(parsed, ParsedChatCompletion[Person])
+    async with client.chat.completions.stream(model="m", messages=MSGS) as events:
+        async for event in events:
+            if event.type == "chunk":
+                assert_type(event.chunk, ChatCompletionChunk)

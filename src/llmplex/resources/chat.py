@@ -15,6 +15,7 @@ from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.chat_params import ChatCompletionCreateParams, ChatCompletionParseParams
 
 if TYPE_CHECKING:
+    from ..structured._stream import AsyncChatEventStream, AsyncChatStreamManager, ChatEventStream, ChatStreamManager
     from ..types.parsed import ParsedChatCompletion
 
 if TYPE_CHECKING:
@@ -100,6 +101,26 @@ class ChatCompletions:
                 params["messages"] = retry_messages(params["messages"], exc)
 
 
+    def stream(self, **params: Unpack[ChatCompletionCreateParams]) -> ChatStreamManager:
+        """Stream a completion as events: every chunk, the text as it grows and — with a schema
+        ``response_format`` — the partially parsed object after each chunk and the validated one at
+        the end, on any provider.
+
+        >>> with client.chat.completions.stream(model=m, messages=msgs, response_format=Person) as s:  # doctest: +SKIP
+        ...     for event in s:
+        ...         if event.type == "content.delta":
+        ...             print(event.parsed)          # {'name': 'Ada Lov'} …
+        ...     person = s.get_final_completion().choices[0].message.parsed
+        """
+        from ..structured._stream import ChatEventStream, ChatStreamManager
+
+        def open_stream() -> ChatEventStream:
+            call = self._client._calls.chat(dict(params), True)
+            return ChatEventStream(run_stream_sync(call, self._client._transport), call.output)
+
+        return ChatStreamManager(open_stream)
+
+
 class Chat:
     """``client.chat``."""
 
@@ -167,6 +188,17 @@ class AsyncChatCompletions:
                     raise
                 retries -= 1
                 params["messages"] = retry_messages(params["messages"], exc)
+
+
+    def stream(self, **params: Unpack[ChatCompletionCreateParams]) -> AsyncChatStreamManager:
+        """Async twin of :meth:`ChatCompletions.stream`: ``async with client.chat.completions.stream(...) as s``."""
+        from ..structured._stream import AsyncChatEventStream, AsyncChatStreamManager
+
+        async def open_stream() -> AsyncChatEventStream:
+            call = self._client._calls.chat(dict(params), True)
+            return AsyncChatEventStream(await run_stream_async(call, self._client._transport), call.output)
+
+        return AsyncChatStreamManager(open_stream)
 
 
 class AsyncChat:
