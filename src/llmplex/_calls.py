@@ -21,7 +21,7 @@ from .providers._completion_via_chat import (
     chat_request_for,
     completion_from_chat,
 )
-from .providers.base import ProviderSpec
+from .providers.base import Adapter, BlockingCredentials, ProviderSpec
 from .registry import Registry, Route
 from .streaming import ChatCompletionAccumulator, CompletionAccumulator
 from .types.chat_params import ChatCompletionCreateParams
@@ -117,7 +117,7 @@ class CallFactory:
             provider=route.provider, model=route.model, settings=cfg,
             build=lambda: adapter.build_chat_request(req, cfg),
             parse=lambda resp: adapter.parse_chat_response(resp, req),
-            parse_error=adapter.parse_error,
+            parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             decoder=lambda: adapter.chat_stream_decoder(req),
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
@@ -147,7 +147,7 @@ class CallFactory:
                 provider=route.provider, model=route.model, settings=cfg,
                 build=lambda: adapter.build_completion_request(req, cfg),
                 parse=lambda resp: adapter.parse_completion_response(resp, req),
-                parse_error=adapter.parse_error,
+                parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
                 decoder=lambda: adapter.completion_stream_decoder(req),
                 accumulator=CompletionAccumulator,
             )
@@ -156,7 +156,7 @@ class CallFactory:
             provider=route.provider, model=route.model, settings=cfg,
             build=lambda: adapter.build_chat_request(chat, cfg),
             parse=lambda resp: completion_from_chat(adapter.parse_chat_response(resp, chat)),
-            parse_error=adapter.parse_error,
+            parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             decoder=lambda: ChatBackedCompletionDecoder(adapter.chat_stream_decoder(chat)),
             accumulator=CompletionAccumulator,
         )
@@ -184,7 +184,7 @@ class CallFactory:
             provider=route.provider, model=route.model, settings=cfg,
             build=lambda: adapter.build_embedding_request(req, cfg),
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
-            parse_error=adapter.parse_error,
+            parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
         )
 
 
@@ -205,6 +205,13 @@ def _tool_params(tools: Any) -> list[Any]:
     from .tools import tool_param  # only when something needs converting
 
     return [tool_param(t) for t in tools]
+
+
+def _credentials(adapter: Adapter, cfg: CallSettings) -> BlockingCredentials | None:
+    """The credentials the drivers refresh before the call, from the adapter's optional
+    ``blocking_credentials`` method (see :class:`~llmplex.providers.base.BlockingCredentials`)."""
+    offer = getattr(adapter, "blocking_credentials", None)
+    return offer(cfg) if offer is not None else None
 
 
 def _media_step(req: ChatRequest, cfg: CallSettings) -> MediaStep | None:

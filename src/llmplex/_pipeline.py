@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._http import HttpRequest, HttpResponse
 from ._media import MediaStep, fetch_async, fetch_sync
@@ -20,6 +20,9 @@ from .errors import APIStatusError, LLMError
 from .resilience.retry import parse_retry_after, retry_delay
 from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
 from .transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from .providers.base import BlockingCredentials
 
 __all__ = ["Call", "run_async", "run_stream_async", "run_stream_sync", "run_sync"]
 
@@ -42,6 +45,8 @@ class Call(Generic[T]):
     """Image URLs to download and inline once, before the first attempt."""
     output: Any = None
     """The structured-output plan (``llmplex.structured.StructuredPlan``) when a schema was asked."""
+    credentials: BlockingCredentials | None = None
+    """Credentials to refresh before the first attempt when they are not ready (async: off the loop)."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -71,10 +76,33 @@ class Call(Generic[T]):
                                model=self.model, secrets=self.settings.secrets(), content_type=content_type)
 
 
-def run_sync(call: Call[T], transport: SyncTransport) -> T:
-    """Send a call and parse the whole response, retrying as the policy says."""
+def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
+    """What runs once before the first attempt: image downloads, then a credential refresh."""
     if call.media is not None:
         fetch_sync(call.media, transport)
+    if call.credentials is not None and not call.credentials.ready():
+        try:
+            call.credentials.refresh()
+        except LLMError as exc:
+            raise call.finish(exc) from None
+
+
+async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
+    """Async twin of :func:`_prepare_sync`. The refresh is a blocking call inside a third-party
+    library (google-auth has no stable async API), so it runs in a worker thread, as asyncio runs
+    ``getaddrinfo``: the only thread hop in the drivers, about once an hour."""
+    if call.media is not None:
+        await fetch_async(call.media, transport)
+    if call.credentials is not None and not call.credentials.ready():
+        try:
+            await asyncio.to_thread(call.credentials.refresh)
+        except LLMError as exc:
+            raise call.finish(exc) from None
+
+
+def run_sync(call: Call[T], transport: SyncTransport) -> T:
+    """Send a call and parse the whole response, retrying as the policy says."""
+    _prepare_sync(call, transport)
     attempt = 0
     while True:
         try:
@@ -93,8 +121,7 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
 
 async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     """Async twin of :func:`run_sync`."""
-    if call.media is not None:
-        await fetch_async(call.media, transport)
+    await _prepare_async(call, transport)
     attempt = 0
     while True:
         try:
@@ -113,8 +140,7 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
 
 def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
     """Open a stream (retrying failures before the first byte) and hand it over."""
-    if call.media is not None:
-        fetch_sync(call.media, transport)
+    _prepare_sync(call, transport)
     attempt = 0
     while True:
         try:
@@ -134,8 +160,7 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
 
 async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
     """Async twin of :func:`run_stream_sync`."""
-    if call.media is not None:
-        await fetch_async(call.media, transport)
+    await _prepare_async(call, transport)
     attempt = 0
     while True:
         try:

@@ -508,9 +508,16 @@ def test_vertex_token_source_and_missing_google_auth(monkeypatch: pytest.MonkeyP
                             options={"project": "p", "location": "us-east5"})
     assert GeminiAdapter(VERTEX_AI_SPEC).build_chat_request(req, regional).url.startswith(
         "https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/")
+    # only ADC (no api_key, Vertex AI) is refreshed by the drivers; a plain callable is called per request
+    assert adapter.blocking_credentials(cfg) is None and ADAPTER.blocking_credentials(CFG) is None
+    assert GeminiAdapter(VERTEX_AI_SPEC).blocking_credentials(regional) is None
+    adc = GeminiAdapter(VERTEX_AI_SPEC).blocking_credentials(cfg)
+    assert adc is not None and not adc.ready()  # nothing loaded yet, and asking does no I/O
     monkeypatch.setitem(sys.modules, "google.auth", None)  # as if the vertex extra were not installed
     with pytest.raises(ConfigurationError, match=re.escape("pip install llmplex[vertex]")):
         GeminiAdapter(VERTEX_AI_SPEC).build_chat_request(req, cfg)
+    with pytest.raises(ConfigurationError, match=re.escape("pip install llmplex[vertex]")):
+        adc.refresh()
 
 
 def test_the_key_is_a_header_never_in_the_url() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from .._http import HttpRequest, HttpResponse
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..types.completion import Completion
     from ..types.embedding import CreateEmbeddingResponse
 
-__all__ = ["Adapter", "Capabilities", "ProviderSpec", "StreamDecoder"]
+__all__ = ["Adapter", "BlockingCredentials", "Capabilities", "ProviderSpec", "StreamDecoder"]
 
 T = TypeVar("T")
 Frame = Any  # SSEEvent for SSE streams, bytes for NDJSON lines
@@ -97,6 +97,22 @@ class StreamDecoder(Protocol[T]):
     def done(self) -> bool:  # pragma: no cover - protocol
         """Whether the terminal event has been seen."""
         ...
+
+
+@runtime_checkable
+class BlockingCredentials(Protocol):
+    """Credentials whose refresh blocks: a token endpoint called through a synchronous library
+    (google-auth for Vertex AI). ``ready()`` does no I/O; ``refresh()`` may.
+
+    An adapter that has such credentials offers them through an optional method,
+    ``blocking_credentials(cfg) -> BlockingCredentials | None``. Before the first attempt of a call
+    the drivers refresh them when they are not ready: the sync drivers inline, the async drivers
+    in a worker thread, so the event loop never waits on the token endpoint. ``build_*_request``
+    then finds a cached token.
+    """
+
+    def ready(self) -> bool: ...
+    def refresh(self) -> None: ...
 
 
 class Adapter(Protocol):

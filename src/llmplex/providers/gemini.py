@@ -57,7 +57,7 @@ from ._gemini_response import (
 )
 from ._json import dumps
 from ._shared import invalid_response, load_json_object, with_extra
-from .base import ProviderSpec
+from .base import BlockingCredentials, ProviderSpec
 from .native import GEMINI_SPEC, VERTEX_AI_SPEC
 
 __all__ = ["DEFAULT_VERTEX_LOCATION", "GEMINI_SPEC", "VERTEX_AI_SPEC", "GeminiAdapter", "GeminiStreamDecoder"]
@@ -156,11 +156,22 @@ class GeminiAdapter:
             return {"x-goog-api-key": cfg.api_key.reveal()} if cfg.api_key else {}
         if cfg.api_key:
             return {"authorization": f"Bearer {cfg.api_key.reveal()}"}
+        return {"authorization": f"Bearer {self._tokens()()}"}
+
+    def _tokens(self) -> TokenSource:
         if self._token_source is None:
-            from .._google_auth import ApplicationDefaultToken
+            from .._google_auth import ApplicationDefaultToken  # google-auth itself loads on first use
 
             self._token_source = ApplicationDefaultToken()
-        return {"authorization": f"Bearer {self._token_source()}"}
+        return self._token_source
+
+    def blocking_credentials(self, cfg: CallSettings) -> BlockingCredentials | None:
+        """Vertex AI without an ``api_key``: the token source, for the drivers to refresh before
+        the call (off the event loop in async calls) when it has no valid token."""
+        if not self.vertex or cfg.api_key:
+            return None
+        source = self._tokens()
+        return source if isinstance(source, BlockingCredentials) else None
 
     # -- responses --------------------------------------------------------------------------
 
@@ -209,7 +220,7 @@ class GeminiAdapter:
 
     def _raise_for_payload(self, data: Mapping[str, Any]) -> None:
         if "error" in data and "candidates" not in data:
-            raise error_from_payload(data, None, self.spec.name)
+            raise self._scrubbed(error_from_payload(data, None, self.spec.name))
         feedback = data.get("promptFeedback")
         if not data.get("candidates") and isinstance(feedback, Mapping) and feedback.get("blockReason"):
             raise blocked_prompt_error(feedback, self.spec.name)
@@ -222,7 +233,7 @@ class GeminiAdapter:
         """``{"embedding": {"values"}}``, ``{"embeddings": [...]}`` or Vertex ``{"predictions": [...]}``."""
         data = load_json_object(resp.body, self.spec.name)
         if "error" in data:
-            raise error_from_payload(data, None, self.spec.name)
+            raise self._scrubbed(error_from_payload(data, None, self.spec.name))
         tokens = 0
         if "predictions" in data:
             found = [p.get("embeddings") or {} for p in data["predictions"] if isinstance(p, Mapping)]
@@ -244,7 +255,14 @@ class GeminiAdapter:
             payload = load_payload(resp.body, self.spec.name)
         except InvalidResponseError:
             payload = resp.body.decode("utf-8", "replace").strip()[:500]
-        return error_from_payload(payload, resp.status, self.spec.name, resp.headers)
+        return self._scrubbed(error_from_payload(payload, resp.status, self.spec.name, resp.headers))
+
+    def _scrubbed(self, error: LLMError) -> LLMError:
+        """The error without the token source's tokens (ADC tokens are in no ``CallSettings``)."""
+        secrets = getattr(self._token_source, "secrets", None)
+        if secrets is not None:
+            error.scrub(secrets())
+        return error
 
 
 def model_id(model: str) -> str:
