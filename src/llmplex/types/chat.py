@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from ._base import ResponseModel
 from .usage import CompletionUsage
@@ -55,10 +55,20 @@ class ChoiceLogprobs(ResponseModel):
 
 
 class Function(ResponseModel):
-    """The function a tool call invokes; ``arguments`` is the JSON text the model produced."""
+    """The function a tool call invokes; ``arguments`` is the JSON text the model produced.
+
+    A call the provider sent without arguments (``null``, absent, or an empty string, which some
+    OpenAI-compatible hosts stream for functions without parameters) has ``arguments == "{}"``: the
+    JSON of "no arguments", so ``json.loads`` always works on a complete call.
+    """
 
     name: str
-    arguments: str
+    arguments: str = "{}"
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _no_arguments(cls, value: Any) -> Any:
+        return "{}" if value is None or value == "" else value
 
 
 class ChatCompletionMessageToolCall(ResponseModel):
