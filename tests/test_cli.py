@@ -17,10 +17,11 @@ import pytest
 
 import llmplex
 from llmplex.cli import main
-from llmplex.cli._demo_cast import CAST, DEFAULT_PROVIDERS
+from llmplex.cli._demo_cast import CAST, DEFAULT_PROVIDERS, chat_tokens, stream_tokens, tools_tokens
 from llmplex.cli._output import RICH_MISSING
 from llmplex.registry import builtin_specs
 from llmplex.testing import Emulator, Reply
+from llmplex.testing._bedrock import BedrockProtocol
 
 CANARY = "sk-CANARY-5f1e0c2a9b7d4e3f"
 
@@ -61,18 +62,95 @@ def _run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None
 # -- demo -------------------------------------------------------------------------------------------
 
 
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
 def test_demo_subprocess_shows_every_provider_the_summary_and_unified_errors() -> None:
-    proc = _run("demo", "--fast", "--no-color", env={"COLUMNS": "120"})
+    proc = _run("demo", "--fast", "--no-color", env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for name in DEFAULT_PROVIDERS:
-        assert CAST[name].model in out
-    assert "openrouter/anthropic/claude-3.5-sonnet" in out  # a slash inside the model id
-    assert "Summary" in out and "TTFT" in out and "1,536" in out
+        act = CAST[name]
+        assert act.model in out
+        assert _squeeze(act.tip) in _squeeze(out)  # each provider's answer
+    assert "Six providers point at it" in _squeeze(out)
+    assert "thinking: " + CAST["gemini"].reasoning[:40] in out  # Gemini's thought summary
+    assert "AWS Bedrock  bedrock/amazon.nova-pro-v1:0" in out  # a colon inside the model id
+    assert "Summary" in out and "TTFT" in out and "1,536" in out and "3,072" in out
     assert "RateLimitError (retry_after=2.0)" in out
     assert "AuthenticationError" in out
-    assert "no failures" in out
+    assert "26 calls, six providers, no failures" in out
     assert "\x1b[" not in out and "Traceback" not in proc.stderr
+
+
+def test_demo_help_names_the_default_tour(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--help"]) == 0
+    assert "default: " + ",".join(DEFAULT_PROVIDERS) + ";" in _squeeze(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("name", list(CAST))
+def test_demo_each_provider_answers_with_its_usage_tool_call_and_typed_errors(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a user sees for one provider: its answer, the usage its own wire protocol reported
+    (the same counts whatever the usage shape), the tool call, the embedding and the typed errors."""
+    monkeypatch.setenv("COLUMNS", "250")  # no wrapping: every row on one line
+    act, caps = CAST[name], builtin_specs()[name].capabilities
+    assert main(["demo", "--fast", "--no-color", "--providers", name]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ") and len(line.split()) > 1}
+    chat, stream, tools = chat_tokens(act), stream_tokens(act), tools_tokens(act)
+    assert f"· {chat.prompt} → {chat.output} tok" in rows["chat"] and act.tip in out
+    if act.reasoning:
+        assert f"thinking: {act.reasoning}" in rows["chat"]
+    assert (act.stream_reasoning or act.haiku.splitlines()[0]) in rows["stream"] and "TTFT" in rows["stream"]
+    assert all(line in out for line in act.haiku.splitlines())
+    total = chat.total + stream.total
+    if caps.tools:
+        assert "→ get_weather(" in out and '"Paris"' in out
+        assert f"· {tools.prompt} → {tools.output} tok" in rows["tools"]
+        total += tools.total
+    else:
+        assert "does not offer tool calls" in rows["tools"]
+    if act.embed_model:
+        assert act.embed_model.partition("/")[2] in rows["embed"] and f"{act.embed_dims:,} dims" in rows["embed"]
+    summary = next(line for line in out.split("Summary", 1)[1].splitlines() if act.model in line)
+    assert f" {total:,} " in summary  # chat + stream + tools, as each provider counted them
+    assert "RateLimitError (retry_after=2.0)" in out and "AuthenticationError" in out
+    assert "no failures" in out
+
+
+def test_demo_all_runs_every_provider_each_over_its_own_protocol(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[Emulator] = []
+
+    class Recording(Emulator):
+        def start(self) -> Emulator:
+            started.append(self)
+            return super().start()
+
+    monkeypatch.setattr(llmplex.testing, "Emulator", Recording)
+    monkeypatch.setenv("COLUMNS", "250")
+    for name in ("AWS_BEARER_TOKEN_BEDROCK", "AWS_SESSION_TOKEN", "AWS_PROFILE", "OLLAMA_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(name, CANARY)  # the user's own credentials stay out of the demo
+    assert main(["demo", "--fast", "--no-color", "--providers", "all"]) == 0
+    out = capsys.readouterr().out
+    assert all(act.model in out for act in CAST.values())
+    assert f"{len(CAST)} providers, no failures" in out
+    paths = [request.path for request in started[0].requests]
+    for native in ("/v1/models/gemini-2.5-flash:generateContent", "/v1/models/gemini-2.5-flash:streamGenerateContent",
+                   "/v2/chat", "/v2/embed", "/api/chat", "/api/embed", "/v1/messages",
+                   "/v1/model/amazon.nova-pro-v1%3A0/converse", "/v1/model/amazon.nova-pro-v1%3A0/converse-stream",
+                   "/v1/model/amazon.titan-embed-text-v2%3A0/invoke",
+                   "/hf-inference/models/sentence-transformers/all-MiniLM-L6-v2/pipeline/feature-extraction"):
+        assert any(path.startswith(native) for path in paths), native
+    signed = [r for r in started[0].requests if r.path.startswith("/v1/model/")]
+    secret = (CAST["bedrock"].settings or {})["aws_secret_access_key"]
+    assert signed and all(BedrockProtocol().authorized(r, secret) for r in signed)  # SigV4, checked
+    assert all("x-amz-security-token" not in r.headers for r in signed)
+    assert all(CANARY not in str(r.headers) for r in started[0].requests)
 
 
 def test_demo_in_process_narrow_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +174,18 @@ def test_demo_exits_1_when_a_step_fails(capsys: pytest.CaptureFixture[str], monk
     assert "error: BadRequestError: scripted failure" in out
     assert "step(s) failed: groq/llama-3.3-70b-versatile chat" in out
     assert "Fast as falling light" in out  # the steps after the failure still ran
+
+
+def test_demo_failed_native_step_shows_the_typed_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmplex.cli import _demo_cast
+
+    monkeypatch.setattr(_demo_cast, "tools_reply", lambda act: Reply.error(400, "scripted failure"))
+    assert main(["demo", "--fast", "--no-color", "--providers", "bedrock"]) == 1
+    out = capsys.readouterr().out
+    assert "error: BadRequestError: scripted failure" in out
+    assert "step(s) failed: bedrock/amazon.nova-pro-v1:0 tools" in out
 
 
 def test_demo_rejects_an_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,7 +33,7 @@ import llmplex
 
 client = llmplex.Client()  # API keys from the environment or llmplex.yaml
 reply = client.chat.completions.create(
-    model="groq/llama-3.3-70b-versatile",  # or "openai/gpt-4o-mini", "mistral/…", …
+    model="groq/llama-3.3-70b-versatile",  # or "gemini/gemini-2.5-flash", …
     messages=[{"role": "user", "content": "Hello!"}],
 )
 print(reply.choices[0].message.content)"""
@@ -59,13 +59,13 @@ class DemoView:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def intro(self, base_url: str, acts: list[Act]) -> None:
+    def intro(self, url: str, acts: list[Act]) -> None:
         from ._demo_cast import CHAT_PROMPT, EMBED_INPUT, STREAM_PROMPT, TOOLS_PROMPT
 
         body = Text.assemble(
             ("One OpenAI-shaped API over every major LLM provider.\n\n", "bold"),
             "A provider emulator is listening on ",
-            (base_url, "cyan"),
+            (url, "cyan"),
             f". {_count(len(acts), 'provider').capitalize()} point at it, so this needs no API key and no network. ",
             "The same code runs for each; only the model string changes. ",
             ("Replies are scripted; timings are real, measured over loopback.", "dim"),
@@ -73,7 +73,8 @@ class DemoView:
         self.console.print(Panel(body, title="[bold]llmplex demo[/]", border_style="magenta", padding=(1, 2)))
         models = ", ".join(f'"{act.model}"' for act in acts[:2]) + (", …" if len(acts) > 2 else "")
         code = (
-            'client = llmplex.Client(providers={p: {"api_key": "sk-demo-…", "base_url": emulator} for p in names})\n'
+            "# each provider keeps its own kind of credentials (an API key, AWS keys for Bedrock)\n"
+            'client = llmplex.Client(providers={p: {**credentials[p], "base_url": emulator} for p in names})\n'
             'ask = lambda text: [{"role": "user", "content": text}]\n'
             f"for model in [{models}]:\n"
             f'    client.chat.completions.create(model=model, messages=ask("{CHAT_PROMPT}"))\n'

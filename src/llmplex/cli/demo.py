@@ -1,7 +1,8 @@
 """``llmplex demo``: the same code through several providers, against the local emulator.
 
-The emulator (``llmplex.testing``) listens on loopback and speaks the OpenAI wire protocol with
-scripted replies; every provider of the demo points at it, so no key and no network are needed.
+The emulator (``llmplex.testing``) listens on loopback and speaks each provider's own wire protocol
+(OpenAI's, Anthropic's, Gemini's, Bedrock's signed Converse …) with scripted replies; every provider
+of the demo points at it, so no key and no network are needed.
 This module runs the calls and records what happened (`Step`, `ActRun`, `Probe`); drawing is
 ``_demo_view``'s job, so the calls below are exactly the code a user would write.
 """
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument(
         "--providers",
         metavar="A,B,C",
-        help="providers to show (default: openai,anthropic,groq,mistral,deepseek,openrouter; 'all' for every one)",
+        help="providers to show (default: openai,anthropic,gemini,bedrock,cohere,groq; 'all' for every one)",
     )
     p.set_defaults(run=run, needs_rich=True)
 
@@ -119,9 +120,9 @@ def run(args: argparse.Namespace) -> int:
     view = DemoView(make_console(no_color=args.no_color))
     started = time.perf_counter()
     with Emulator() as emu:
-        providers = {act.provider: {"api_key": f"sk-demo-{act.provider}", "base_url": emu.base_url} for act in acts}
+        providers = {act.provider: cast.provider_settings(act, emu.url) for act in acts}
         with llmplex.Client(providers=providers) as client:
-            view.intro(emu.base_url, acts)
+            view.intro(emu.url, acts)
             runs = []
             for act in acts:
                 act_run = ActRun(act, specs[act.provider], {name: Step(name) for name in STEPS})
