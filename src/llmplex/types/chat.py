@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PrivateAttr
 
 from ._base import ResponseModel
 from .usage import CompletionUsage
@@ -62,9 +62,35 @@ class Function(ResponseModel):
 
 
 class ChatCompletionMessageToolCall(ResponseModel):
+    """One tool call of the assistant's message.
+
+    ``parsed_arguments`` is ``function.arguments`` decoded and, when the call came back from a
+    request whose ``tools=`` held the Python function, pydantic model or `llmplex.Tool` it names,
+    validated against that tool's signature (see ``llmplex.tools.parse_arguments``).
+    """
+
     id: str
     type: Literal["function"] = "function"
     function: Function
+    _tool: Any = PrivateAttr(default=None)
+    """The `llmplex.Tool` this call names, bound by the client that made the request."""
+
+    @property
+    def parsed_arguments(self) -> Any:
+        """The arguments as Python values: for a function tool a dict of its keyword arguments,
+        validated (nested models and dataclasses constructed); for a pydantic model tool an instance;
+        for a tool given as a plain dict (or a completion built by hand) the decoded JSON object.
+
+        Raises ``llmplex.ToolArgumentsError`` (``.raw``, ``.errors``, ``.tool_name``) when the
+        arguments are not a JSON object or do not validate.
+
+        >>> call = ChatCompletionMessageToolCall(id="c1", function=Function(name="f", arguments='{"x": 1}'))
+        >>> call.parsed_arguments
+        {'x': 1}
+        """
+        from ..tools._arguments import parse_arguments
+
+        return parse_arguments(self.function.arguments, self._tool, tool_name=self.function.name, call_id=self.id)
 
 
 class FunctionCall(ResponseModel):
