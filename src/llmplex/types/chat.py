@@ -75,6 +75,13 @@ class ChatCompletionMessageToolCall(ResponseModel):
     _tool: Any = PrivateAttr(default=None)
     """The `llmplex.Tool` this call names, bound by the client that made the request."""
 
+    def __eq__(self, other: object) -> bool:
+        # The bound tool is not part of the value: a call equals its copy made without tools.
+        if not isinstance(other, ChatCompletionMessageToolCall):
+            return NotImplemented
+        return (type(self) is type(other) and self.__dict__ == other.__dict__
+                and self.__pydantic_extra__ == other.__pydantic_extra__)
+
     @property
     def parsed_arguments(self) -> Any:
         """The arguments as Python values: for a function tool a dict of its keyword arguments,
