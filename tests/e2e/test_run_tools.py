@@ -9,7 +9,11 @@ from typing import Any
 
 from llmplex.testing import Emulator, Reply, ToolCall
 from tests.conftest import Api
-from tests.e2e.test_conversation_matrix import PROVIDERS, api, provider  # noqa: F401  (the row fixtures)
+from tests.e2e import test_conversation_matrix as matrix
+
+PROVIDERS = matrix.PROVIDERS
+provider = matrix.provider  # the matrix's fixtures: one row per provider protocol, sync and async
+api = matrix.api
 
 
 @dataclass
