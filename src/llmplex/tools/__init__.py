@@ -10,19 +10,5 @@ from ._dialects import openapi_schema, strict_schema
 from ._run import ToolFinished, ToolRunChunk, ToolRunEvent, ToolRunFinished, ToolRunResult, ToolStarted, tool_content
 from ._tool import Tool, as_tool, tool, tool_param
 
-__all__ = [
-    "Tool",
-    "ToolFinished",
-    "ToolRunChunk",
-    "ToolRunEvent",
-    "ToolRunFinished",
-    "ToolRunResult",
-    "ToolStarted",
-    "as_tool",
-    "openapi_schema",
-    "parse_arguments",
-    "strict_schema",
-    "tool",
-    "tool_content",
-    "tool_param",
-]
+__all__ = ["Tool", "ToolFinished", "ToolRunChunk", "ToolRunEvent", "ToolRunFinished", "ToolRunResult", "ToolStarted",
+           "as_tool", "openapi_schema", "parse_arguments", "strict_schema", "tool", "tool_content", "tool_param"]

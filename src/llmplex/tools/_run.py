@@ -277,12 +277,12 @@ def run_sync(create: Callable[..., Any], loop: ToolLoop, *, stream: bool) -> Ite
             completion = create(**request)
         invocations = loop.receive(completion)
         if not invocations:
-            yield ToolRunFinished(loop.result())
-            return
+            break
         for invocation in invocations:
             yield ToolStarted(invocation.call, loop.turn)
             yield loop.finished(invocation, *_call_sync(invocation))
         loop.end_turn()
+    yield ToolRunFinished(loop.result())
 
 
 async def run_async(create: Callable[..., Any], loop: ToolLoop, *, stream: bool) -> AsyncIterator[ToolRunEvent]:
@@ -299,11 +299,11 @@ async def run_async(create: Callable[..., Any], loop: ToolLoop, *, stream: bool)
             completion = await create(**request)
         invocations = loop.receive(completion)
         if not invocations:
-            yield ToolRunFinished(loop.result())
-            return
+            break
         for invocation in invocations:
             yield ToolStarted(invocation.call, loop.turn)
         outcomes = await asyncio.gather(*(_call_async(invocation) for invocation in invocations))
         for invocation, outcome in zip(invocations, outcomes, strict=True):
             yield loop.finished(invocation, *outcome)
         loop.end_turn()
+    yield ToolRunFinished(loop.result())
