@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import llmplex
-from llmplex.testing import Emulator, Reply, ToolCall
+from llmplex.testing import Emulator, Fault, Reply, ToolCall
 from tests.conftest import Api
 
 MODEL = "openai/gpt-4o"
@@ -156,3 +156,15 @@ def test_run_tools_forwards_create_arguments(api: Api, emu: Emulator) -> None:
     assert sent.json()["temperature"] == 0.25 and sent.json()["tool_choice"] == "auto"
     assert sent.json()["tools"][0]["function"]["name"] == "get_weather"
     assert sent.headers.get("x-trace") == "t1"
+
+
+def test_leaving_a_streamed_run_early_closes_the_connection(api: Api, emu: Emulator) -> None:
+    emu.enqueue(Reply(" ".join(f"w{i}" for i in range(50)), fault=Fault(stall_after_chunks=2)))
+    events = api.client.chat.completions.run_tools_stream(model=MODEL, messages=ASK, tools=[get_weather])
+    if api.loop is None:
+        assert next(events).type == "chunk"
+        events.close()
+    else:
+        assert api.run(events.__anext__()).type == "chunk"
+        api.run(events.aclose())
+    assert emu.wait_until_idle(2.0), f"{emu.open_connections} connections still open"

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import enum
 import json
+import pickle
 from typing import Any, Literal
 
 import pytest
@@ -133,6 +134,14 @@ def test_a_tool_call_validates_against_the_tool_bound_to_it() -> None:
     # the binding is not data: it is not dumped and does not change equality
     assert "_tool" not in json.dumps(completion.model_dump())
     assert completion == _completion(*((c.function.name, c.function.arguments) for c in (first, second)))
+
+    def local(a: int) -> int:  # a closure: not picklable
+        return a
+
+    bind_tools(completion, {"plan": llmplex.Tool.from_function(local, name="plan")})
+    copy = pickle.loads(pickle.dumps(completion))  # the binding stays behind
+    assert copy == completion
+    assert (copy.choices[0].message.tool_calls or [])[0].parsed_arguments["stops"] == [{"x": "1", "y": 1}]
 
 
 class Colour(enum.Enum):

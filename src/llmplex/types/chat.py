@@ -82,6 +82,12 @@ class ChatCompletionMessageToolCall(ResponseModel):
         return (type(self) is type(other) and self.__dict__ == other.__dict__
                 and self.__pydantic_extra__ == other.__pydantic_extra__)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # Nor does the binding travel in a pickle (a cache, another process): the tool's function
+        # may be a closure that cannot be pickled.
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {**(state.get("__pydantic_private__") or {}), "_tool": None}}
+
     @property
     def parsed_arguments(self) -> Any:
         """The arguments as Python values: for a function tool a dict of its keyword arguments,
