@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 from ..errors import (
     InvalidRequestError,
+    InvalidResponseError,
     MaxTurnsExceededError,
     ToolArgumentsError,
     ToolExecutionError,
@@ -170,6 +171,8 @@ class ToolLoop:
     def receive(self, completion: ChatCompletion) -> list[_Invocation]:
         """Record the model's reply; the tool calls to run (none: the run is over)."""
         self.completion = completion
+        if not completion.choices:
+            raise InvalidResponseError("the model's reply has no choices: nothing to answer or call")
         message = completion.choices[0].message
         self.messages.append(message.to_param())
         return [self._invocation(call) for call in message.tool_calls or ()]
