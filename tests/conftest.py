@@ -61,6 +61,20 @@ class Api:
 
         return self.run(go())
 
+    def run_tools(self, **kwargs: Any) -> Any:
+        return self.run(self.client.chat.completions.run_tools(**kwargs))
+
+    def run_tools_events(self, **kwargs: Any) -> list[Any]:
+        """Every event of ``run_tools_stream``."""
+        events = self.client.chat.completions.run_tools_stream(**kwargs)
+        if self.loop is None:
+            return list(events)
+
+        async def go() -> list[Any]:
+            return [event async for event in events]
+
+        return self.run(go())
+
     def stream_until_error(self, **kwargs: Any) -> tuple[list[Any], BaseException | None]:
         """Chunks delivered before the stream raised, and what it raised."""
         got: list[Any] = []

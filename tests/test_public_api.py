@@ -15,7 +15,9 @@ EXPECTED = {
     "InvalidResponseError", "LLMError", "MediaFetchError", "NotFoundError", "NotGiven", "OverloadedError",
     "PermissionDeniedError", "QuotaExceededError", "RateLimitError", "SchemaError", "Secret", "ServiceUnavailableError",
     "Stream", "StreamInterruptedError", "StreamParseError", "StructuredOutputError", "Tool",
-    "UnsupportedParameterError", "__version__", "config", "preload", "tool", "types",
+    "ToolArgumentsError", "ToolExecutionError", "MaxTurnsExceededError", "ToolRunResult", "ToolRunEvent",
+    "ToolRunChunk", "ToolStarted", "ToolFinished", "ToolRunFinished", "UnsupportedParameterError",
+    "__version__", "config", "preload", "tool", "types",
 }
 
 

@@ -30,6 +30,7 @@ from .errors import (
     InvalidRequestError,
     InvalidResponseError,
     LLMError,
+    MaxTurnsExceededError,
     MediaFetchError,
     NotFoundError,
     OverloadedError,
@@ -41,6 +42,8 @@ from .errors import (
     StreamInterruptedError,
     StreamParseError,
     StructuredOutputError,
+    ToolArgumentsError,
+    ToolExecutionError,
     UnsupportedParameterError,
 )
 
@@ -49,7 +52,16 @@ if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .legacy import ChatCompletion, Completion, Embedding
     from .streaming import AsyncStream, Stream
-    from .tools import Tool, tool
+    from .tools import (
+        Tool,
+        ToolFinished,
+        ToolRunChunk,
+        ToolRunEvent,
+        ToolRunFinished,
+        ToolRunResult,
+        ToolStarted,
+        tool,
+    )
 
 __version__ = "0.1.0"
 
@@ -76,6 +88,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "LLMError",
+    "MaxTurnsExceededError",
     "MediaFetchError",
     "NotFoundError",
     "NotGiven",
@@ -91,6 +104,14 @@ __all__ = [
     "StreamParseError",
     "StructuredOutputError",
     "Tool",
+    "ToolArgumentsError",
+    "ToolExecutionError",
+    "ToolFinished",
+    "ToolRunChunk",
+    "ToolRunEvent",
+    "ToolRunFinished",
+    "ToolRunResult",
+    "ToolStarted",
     "UnsupportedParameterError",
     "__version__",
     "config",
@@ -109,6 +130,12 @@ _LAZY = {
     "Embedding": ".legacy",
     "Tool": ".tools",
     "tool": ".tools",
+    "ToolRunResult": ".tools",
+    "ToolRunEvent": ".tools",
+    "ToolRunChunk": ".tools",
+    "ToolStarted": ".tools",
+    "ToolFinished": ".tools",
+    "ToolRunFinished": ".tools",
 }
 
 

@@ -102,8 +102,9 @@ class CallFactory:
         params, options = _split(kwargs, _CHAT_KEYS, "chat.completions.create", route.spec.options)
         cfg = self.settings(route, options)
         _check_capabilities(route, params, stream)
+        tools: dict[str, Any] = {}
         if "tools" in params:
-            params["tools"] = _tool_params(params["tools"])
+            params["tools"], tools = _tool_params(params["tools"])
         plan = None
         if _asks_for_schema(params.get("response_format")):
             from .structured import structured_plan
@@ -128,6 +129,8 @@ class CallFactory:
 
             call.parse = lambda resp: plan.finish(adapter.parse_chat_response(resp, req))
             call.decoder = lambda: MappedDecoder(adapter.chat_stream_decoder(req), plan.chunk)
+        if tools:
+            _bind_tools(call, tools)
         return call
 
     def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
@@ -196,15 +199,28 @@ def _asks_for_schema(value: Any) -> bool:
     return not (isinstance(value, Mapping) and value.get("type") in ("text", "json_object"))
 
 
-def _tool_params(tools: Any) -> list[Any]:
-    """``tools=`` as OpenAI tool dicts: functions, pydantic models and `Tool` objects converted."""
+def _tool_params(tools: Any) -> tuple[list[Any], dict[str, Any]]:
+    """``tools=`` as OpenAI tool dicts (functions, pydantic models and `Tool` objects converted),
+    and the `Tool` of each converted one by name."""
     if not isinstance(tools, (list, tuple)):
         raise InvalidRequestError(f"tools must be a list, got {type(tools).__name__}")
     if all(type(t) is dict for t in tools):
-        return list(tools)
-    from .tools import tool_param  # only when something needs converting
+        return list(tools), {}
+    from .tools import as_tool  # only when something needs converting
 
-    return [tool_param(t) for t in tools]
+    converted = {i: as_tool(t) for i, t in enumerate(tools) if not isinstance(t, Mapping)}
+    params = [converted[i].to_param() if i in converted else t for i, t in enumerate(tools)]
+    return params, {t.name: t for t in converted.values()}
+
+
+def _bind_tools(call: Call[Any], tools: Mapping[str, Any]) -> None:
+    """Tool calls in the result (whole or accumulated from a stream) learn their `Tool`, so
+    ``call.parsed_arguments`` validates against its signature."""
+    from .tools._arguments import bind_tools
+
+    parse = call.parse
+    call.parse = lambda resp: bind_tools(parse(resp), tools)
+    call.accumulator = lambda: ChatCompletionAccumulator(finish=lambda completion: bind_tools(completion, tools))
 
 
 def _credentials(adapter: Adapter, cfg: CallSettings) -> BlockingCredentials | None:

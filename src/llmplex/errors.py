@@ -28,7 +28,10 @@
     │           └── OverloadedError        529 / "overloaded"
     ├── CircuitOpenError                   a circuit breaker is open for the deployment
     ├── BudgetExceededError                a spend budget would be exceeded
-    └── StructuredOutputError              the reply does not validate against the schema
+    ├── StructuredOutputError              the reply does not validate against the schema
+    │   └── ToolArgumentsError             a tool call's arguments are not JSON or do not validate
+    ├── ToolExecutionError                 a tool run by run_tools raised (on_tool_error="raise")
+    └── MaxTurnsExceededError              run_tools reached max_turns with the model still calling tools
 
 Errors are mapped from the HTTP status and the JSON body, never from message text. Messages are
 redacted: no credential appears in ``str``, ``repr``, ``args`` or a pickle of any of these.
@@ -56,6 +59,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "LLMError",
+    "MaxTurnsExceededError",
     "MediaFetchError",
     "NotFoundError",
     "OverloadedError",
@@ -67,6 +71,8 @@ __all__ = [
     "StreamInterruptedError",
     "StreamParseError",
     "StructuredOutputError",
+    "ToolArgumentsError",
+    "ToolExecutionError",
     "UnsupportedParameterError",
     "status_error_class",
 ]
@@ -292,6 +298,42 @@ class StructuredOutputError(LLMError):
         super().__init__(message, **kwargs)
         self.raw = raw
         self.errors = list(errors or [])
+
+
+class ToolArgumentsError(StructuredOutputError):
+    """A tool call's arguments are not a JSON object, or do not validate against the tool's
+    signature. ``raw`` is the arguments text as the model sent it, ``errors`` one ``"path: problem"``
+    line each, ``tool_name`` and ``call_id`` name the call.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, call_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.tool_name = tool_name
+        self.call_id = call_id
+
+
+class ToolExecutionError(LLMError):
+    """A tool that ``run_tools(..., on_tool_error="raise")`` called raised. The tool's exception
+    is ``__cause__``; ``tool_name`` and ``call_id`` name the call, ``messages`` is the conversation
+    up to the assistant message that made it."""
+
+    def __init__(self, message: str, *, tool_name: str, call_id: str, messages: list[Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.tool_name = tool_name
+        self.call_id = call_id
+        self.messages = list(messages or [])
+
+
+class MaxTurnsExceededError(LLMError):
+    """``run_tools`` made ``max_turns`` model calls and the model still called tools. The tools of
+    the last turn were run: ``messages`` is the whole conversation, ending with their results, so
+    ``run_tools(messages=err.messages, ...)`` carries on; ``completion`` is the last completion."""
+
+    def __init__(self, message: str, *, messages: list[Any], completion: Any, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.messages = messages
+        self.completion = completion
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

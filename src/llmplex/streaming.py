@@ -8,7 +8,7 @@ error; a stream never ends quietly short.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 from ._framing import Framer, framer_for
@@ -79,9 +79,11 @@ class _ChoiceState:
 class ChatCompletionAccumulator:
     """Merges chunks into the ``ChatCompletion`` a non-streamed call would have returned:
     content, reasoning and refusal concatenated, tool-call argument deltas merged by index,
-    finish reasons, logprobs, usage and provider extras (``citations`` …) kept."""
+    finish reasons, logprobs, usage and provider extras (``citations`` …) kept. `finish`, when
+    given, is applied to the completion it builds (how a stream's tool calls learn their tools)."""
 
-    def __init__(self) -> None:
+    def __init__(self, finish: Callable[[ChatCompletion], ChatCompletion] | None = None) -> None:
+        self._finish = finish
         self._choices: dict[int, _ChoiceState] = {}
         self._first: ChatCompletionChunk | None = None
         self._usage: Any = None
@@ -111,7 +113,7 @@ class ChatCompletionAccumulator:
         """The accumulated ``ChatCompletion``."""
         first = self._first
         choices = [_build_choice(index, state) for index, state in sorted(self._choices.items())]
-        return ChatCompletion(
+        completion = ChatCompletion(
             id=first.id if first else "",
             created=first.created if first else 0,
             model=first.model if first else "",
@@ -121,6 +123,7 @@ class ChatCompletionAccumulator:
             service_tier=first.service_tier if first else None,
             **{k: v for k, v in self._extra.items() if k not in {"obfuscation"}},
         )
+        return self._finish(completion) if self._finish is not None else completion
 
 
 def _merge_extra(into: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -84,3 +84,17 @@ def test_leaving_the_block_early_frees_the_connection(api: Api, emu: Emulator) -
         first = api.run(go())
     assert first.type == "chunk"
     assert emu.wait_until_idle()
+
+
+def test_parse_with_tools_gives_none_when_the_model_calls_a_tool(api: Api, emu: Emulator) -> None:
+    from llmplex.testing import ToolCall
+
+    def lookup(name: str) -> str:
+        """Look a person up."""
+        return name
+
+    emu.enqueue(Reply(tool_calls=[ToolCall("lookup", {"name": "Ada"})]))
+    r = api.run(api.client.chat.completions.parse(model="openai/gpt-4o", messages=USER, response_format=Person,
+                                                  tools=[lookup]))
+    message = r.choices[0].message
+    assert message.parsed is None and message.tool_calls[0].parsed_arguments == {"name": "Ada"}

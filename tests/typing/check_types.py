@@ -64,3 +64,31 @@ async def async_calls(client: llmplex.AsyncClient) -> None:
         async for event in events:
             if event.type == "chunk":
                 assert_type(event.chunk, ChatCompletionChunk)
+
+
+def tool_runs(client: llmplex.Client) -> None:
+    result = client.chat.completions.run_tools(model="m", messages=MSGS, tools=[lookup], max_turns=3,
+                                               on_tool_error="raise", temperature=0.2)
+    assert_type(result, llmplex.ToolRunResult)
+    assert_type(result.completion, ChatCompletion)
+    assert_type(result.content, str | None)
+    assert_type(result.messages, list[Any])
+    for call in result.completion.choices[0].message.tool_calls or []:
+        assert_type(call.parsed_arguments, Any)
+    for event in client.chat.completions.run_tools_stream(model="m", messages=MSGS, tools=[lookup]):
+        assert_type(event, llmplex.ToolRunEvent)
+        if isinstance(event, llmplex.ToolFinished):
+            assert_type(event.content, str)
+            assert_type(event.error, Exception | None)
+        elif event.type == "finished":
+            assert_type(event, llmplex.ToolRunFinished)
+            assert_type(event.result, llmplex.ToolRunResult)
+
+
+async def async_tool_runs(client: llmplex.AsyncClient) -> None:
+    result = await client.chat.completions.run_tools(model="m", messages=MSGS, tools=[lookup])
+    assert_type(result, llmplex.ToolRunResult)
+    async for event in client.chat.completions.run_tools_stream(model="m", messages=MSGS, tools=[lookup]):
+        assert_type(event, llmplex.ToolRunEvent)
+        if event.type == "chunk":
+            assert_type(event.chunk, ChatCompletionChunk)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -15,11 +15,10 @@ from ..types.chat import ChatCompletion, ChatCompletionChunk
 from ..types.chat_params import ChatCompletionCreateParams, ChatCompletionParseParams
 
 if TYPE_CHECKING:
-    from ..structured._stream import AsyncChatEventStream, AsyncChatStreamManager, ChatEventStream, ChatStreamManager
-    from ..types.parsed import ParsedChatCompletion
-
-if TYPE_CHECKING:
     from ..client import AsyncClient, Client
+    from ..structured._stream import AsyncChatEventStream, AsyncChatStreamManager, ChatEventStream, ChatStreamManager
+    from ..tools._run import OnToolError, ToolRunEvent, ToolRunResult
+    from ..types.parsed import ParsedChatCompletion
 
 __all__ = ["AsyncChat", "AsyncChatCompletions", "Chat", "ChatCompletions"]
 
@@ -99,6 +98,36 @@ class ChatCompletions:
                     raise
                 retries -= 1
                 params["messages"] = retry_messages(params["messages"], exc)
+
+    def run_tools(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
+                  **params: Unpack[ChatCompletionCreateParams]) -> ToolRunResult:
+        """Let the model call the Python functions in ``tools=`` until it answers without tool calls.
+
+        >>> result = client.chat.completions.run_tools(model="openai/gpt-4o",  # doctest: +SKIP
+        ...     messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[get_weather])
+        >>> result.content, len(result.messages)  # doctest: +SKIP
+
+        Each turn's tool calls run one after the other; their results (strings as they are, other
+        values as JSON) go back as tool messages. A tool's exception is told to the model
+        (``on_tool_error="return"``) or raised as ``ToolExecutionError`` (``"raise"``); a call of
+        an unknown tool or with invalid arguments is told to the model. After ``max_turns`` model
+        calls still asking for tools, ``MaxTurnsExceededError`` (``.messages``) is raised.
+        """
+        from ..tools._run import ToolLoop, run_sync
+
+        loop = ToolLoop(dict(params), max_turns=max_turns, on_tool_error=on_tool_error, is_async=False)
+        for _ in run_sync(self.create, loop, stream=False):
+            pass
+        return loop.result()
+
+    def run_tools_stream(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
+                         **params: Unpack[ChatCompletionCreateParams]) -> Iterator[ToolRunEvent]:
+        """:meth:`run_tools`, streamed: yields each turn's chunks (``ToolRunChunk``), ``ToolStarted``
+        and ``ToolFinished`` for every tool call, and last ``ToolRunFinished`` with the result."""
+        from ..tools._run import ToolLoop, run_sync
+
+        loop = ToolLoop(dict(params), max_turns=max_turns, on_tool_error=on_tool_error, is_async=False)
+        return run_sync(self.create, loop, stream=True)
 
 
     def stream(self, **params: Unpack[ChatCompletionCreateParams]) -> ChatStreamManager:
@@ -188,6 +217,25 @@ class AsyncChatCompletions:
                     raise
                 retries -= 1
                 params["messages"] = retry_messages(params["messages"], exc)
+
+    async def run_tools(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
+                        **params: Unpack[ChatCompletionCreateParams]) -> ToolRunResult:
+        """Async twin of :meth:`ChatCompletions.run_tools`: one turn's tool calls run concurrently
+        (coroutine functions awaited, plain functions in worker threads)."""
+        from ..tools._run import ToolLoop, run_async
+
+        loop = ToolLoop(dict(params), max_turns=max_turns, on_tool_error=on_tool_error, is_async=True)
+        async for _ in run_async(self.create, loop, stream=False):
+            pass
+        return loop.result()
+
+    def run_tools_stream(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
+                         **params: Unpack[ChatCompletionCreateParams]) -> AsyncIterator[ToolRunEvent]:
+        """Async twin of :meth:`ChatCompletions.run_tools_stream` (``async for event in ...``)."""
+        from ..tools._run import ToolLoop, run_async
+
+        loop = ToolLoop(dict(params), max_turns=max_turns, on_tool_error=on_tool_error, is_async=True)
+        return run_async(self.create, loop, stream=True)
 
 
     def stream(self, **params: Unpack[ChatCompletionCreateParams]) -> AsyncChatStreamManager:

@@ -18,7 +18,7 @@ from ..errors import SchemaError, StructuredOutputError
 from ..tools._dialects import strict_schema
 from ..tools._schema import clean_schema
 
-__all__ = ["OutputFormat", "output_format"]
+__all__ = ["OutputFormat", "error_lines", "output_format"]
 
 _NAME = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -56,13 +56,14 @@ class OutputFormat:
         try:
             return self.validator(value)
         except ValueError as exc:
-            errors = _error_lines(exc)
+            errors = error_lines(exc)
             raise StructuredOutputError(
                 f"the reply does not match {self.name}: {'; '.join(errors)[:500]}", raw=text, errors=errors
             ) from None
 
 
-def _error_lines(exc: ValueError) -> list[str]:
+def error_lines(exc: ValueError) -> list[str]:
+    """What did not validate, one ``"path: problem"`` line each."""
     if isinstance(exc, _SchemaMismatch):
         return exc.problems
     details = getattr(exc, "errors", None)

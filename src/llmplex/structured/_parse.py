@@ -26,14 +26,15 @@ def require_plan(plan: Any) -> StructuredPlan:
 def parse_completion(completion: ChatCompletion, plan: StructuredPlan) -> ParsedChatCompletion[Any]:
     """The completion with each choice's reply validated into ``message.parsed``.
 
-    A refusal gives ``parsed=None`` (``message.refusal`` says why); a reply cut by the token limit
+    A refusal gives ``parsed=None`` (``message.refusal`` says why), so does a turn where the model
+    calls one of the caller's tools instead of answering; a reply cut by the token limit
     or not matching the schema raises `StructuredOutputError` with the raw text.
     """
     values: list[Any] = []
     for choice in completion.choices:
         message = choice.message
-        if message.refusal:
-            values.append(None)
+        if message.refusal or (message.tool_calls and not message.content):
+            values.append(None)  # a refusal, or the model called one of the caller's tools first
             continue
         if choice.finish_reason == "length":
             raise StructuredOutputError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator
 
 from ._base import ResponseModel
 from .usage import CompletionUsage
@@ -72,9 +72,48 @@ class Function(ResponseModel):
 
 
 class ChatCompletionMessageToolCall(ResponseModel):
+    """One tool call of the assistant's message.
+
+    ``parsed_arguments`` is ``function.arguments`` decoded and, when the call came back from a
+    request whose ``tools=`` held the Python function, pydantic model or `llmplex.Tool` it names,
+    validated against that tool's signature (see ``llmplex.tools.parse_arguments``).
+    """
+
     id: str
     type: Literal["function"] = "function"
     function: Function
+    _tool: Any = PrivateAttr(default=None)
+    """The `llmplex.Tool` this call names, bound by the client that made the request."""
+
+    def __eq__(self, other: object) -> bool:
+        # The bound tool is not part of the value: a call equals its copy made without tools.
+        if not isinstance(other, ChatCompletionMessageToolCall):
+            return NotImplemented
+        return (type(self) is type(other) and self.__dict__ == other.__dict__
+                and self.__pydantic_extra__ == other.__pydantic_extra__)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Nor does the binding travel in a pickle (a cache, another process): the tool's function
+        # may be a closure that cannot be pickled.
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {**(state.get("__pydantic_private__") or {}), "_tool": None}}
+
+    @property
+    def parsed_arguments(self) -> Any:
+        """The arguments as Python values: for a function tool a dict of its keyword arguments,
+        validated (nested models and dataclasses constructed); for a pydantic model tool an instance;
+        for a tool given as a plain dict (or a completion built by hand) the decoded JSON object.
+
+        Raises ``llmplex.ToolArgumentsError`` (``.raw``, ``.errors``, ``.tool_name``) when the
+        arguments are not a JSON object or do not validate.
+
+        >>> call = ChatCompletionMessageToolCall(id="c1", function=Function(name="f", arguments='{"x": 1}'))
+        >>> call.parsed_arguments
+        {'x': 1}
+        """
+        from ..tools._arguments import parse_arguments
+
+        return parse_arguments(self.function.arguments, self._tool, tool_name=self.function.name, call_id=self.id)
 
 
 class FunctionCall(ResponseModel):
