@@ -276,3 +276,28 @@ def test_event_stream_without_a_schema_and_with_tools(api: Api, emu: Emulator, p
     assert done.name == "get_weather" and json.loads(done.arguments) == {"city": "Paris"}
     assert final.choices[0].message.parsed is None
     assert final.choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"tool_choice": "auto"}, {"tool_choice": "none"}, {"tool_choice": "required"},
+     {"tool_choice": {"type": "function", "function": {"name": "get_weather"}}}, {"parallel_tool_calls": False}],
+    ids=["auto", "none", "required", "named", "no-parallel"],
+)
+def test_tool_choice_is_mapped_or_refused_never_dropped_silently(
+    api: Api, emu: Emulator, provider: str, choice: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    kwargs = {"model": _model(provider), "messages": [{"role": "user", "content": "Weather?"}],
+              "tools": [get_weather], **choice}
+    try:
+        api.chat(**kwargs)
+    except llmplex.UnsupportedParameterError as exc:
+        assert emu.requests == []  # refused before anything was sent, naming the parameter
+        assert exc.param in choice or next(iter(choice)) in str(exc)
+        with caplog.at_level("WARNING", logger="llmplex"):
+            api.chat(**kwargs, drop_unsupported=True)  # the user opted in: dropped, and logged
+        assert any(next(iter(choice)) in record.getMessage() for record in caplog.records)
+        return
+    sent = emu.last_request.text()
+    if choice.get("tool_choice") in ("required",) or isinstance(choice.get("tool_choice"), dict):
+        assert any(word in sent.lower() for word in ("required", "any", "get_weather"))
