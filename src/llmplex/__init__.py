@@ -47,6 +47,15 @@ from .errors import (
 if TYPE_CHECKING:
     from . import types
     from .client import AsyncClient, Client
+    from .conversation import (
+        AsyncConversation,
+        Conversation,
+        DropOldest,
+        MemoryStore,
+        PostgresStore,
+        SQLiteStore,
+        Summarize,
+    )
     from .legacy import ChatCompletion, Completion, Embedding
     from .streaming import AsyncStream, Stream
     from .tools import Tool, tool
@@ -59,6 +68,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncConversation",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -71,18 +81,23 @@ __all__ = [
     "ConflictError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "Conversation",
+    "DropOldest",
     "Embedding",
     "InternalServerError",
     "InvalidRequestError",
     "InvalidResponseError",
     "LLMError",
     "MediaFetchError",
+    "MemoryStore",
     "NotFoundError",
     "NotGiven",
     "OverloadedError",
     "PermissionDeniedError",
+    "PostgresStore",
     "QuotaExceededError",
     "RateLimitError",
+    "SQLiteStore",
     "SchemaError",
     "Secret",
     "ServiceUnavailableError",
@@ -90,6 +105,7 @@ __all__ = [
     "StreamInterruptedError",
     "StreamParseError",
     "StructuredOutputError",
+    "Summarize",
     "Tool",
     "UnsupportedParameterError",
     "__version__",
@@ -109,6 +125,13 @@ _LAZY = {
     "Embedding": ".legacy",
     "Tool": ".tools",
     "tool": ".tools",
+    "AsyncConversation": ".conversation",
+    "Conversation": ".conversation",
+    "DropOldest": ".conversation",
+    "MemoryStore": ".conversation",
+    "PostgresStore": ".conversation",
+    "SQLiteStore": ".conversation",
+    "Summarize": ".conversation",
 }
 
 
