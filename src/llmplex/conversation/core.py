@@ -236,7 +236,7 @@ class Conversation(_Thread):
         if call is not None:
             summary = self.client.chat.completions.create(**call).choices[0].message.content or ""
         messages: list[Any] = self._apply_fit(plan, summary)  # plain dicts, as the TypedDicts describe
-        completion = self.client.chat.completions.create(model=chosen, messages=messages, **kwargs)
+        completion: ChatCompletion = self.client.chat.completions.create(model=chosen, messages=messages, **kwargs)
         self._commit(plan, completion)
         return completion
 
@@ -269,7 +269,8 @@ class AsyncConversation(_Thread):
         if call is not None:
             summary = (await self.client.chat.completions.create(**call)).choices[0].message.content or ""
         messages: list[Any] = self._apply_fit(plan, summary)  # plain dicts, as the TypedDicts describe
-        completion = await self.client.chat.completions.create(model=chosen, messages=messages, **kwargs)
+        completion: ChatCompletion = await self.client.chat.completions.create(
+            model=chosen, messages=messages, **kwargs)
         self._commit(plan, completion)
         return completion
 
