@@ -9,7 +9,7 @@ call the model: once for a summary when the plan needs one, once for the answer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -47,7 +47,7 @@ class _Plan:
     """Entries not stored yet (the new message)."""
     fit: Fit | None = None
     accepts_reasoning: bool = False
-    replaced: bool = field(default=False)
+    replaced: bool = False
 
 
 def _as_message(message: Any, role: str = "user") -> dict[str, Any]:
@@ -156,9 +156,10 @@ class _Thread:
             return plan
         reserve = kwargs.get("max_completion_tokens") or kwargs.get("max_tokens") or self.reserve_tokens
         budget = int(window * SAFETY_MARGIN) - int(reserve) - REPLY_OVERHEAD
-        sizes = [estimate_message_tokens(m) for m in self._messages(plan)]
+        messages = self._messages(plan)
+        sizes = [estimate_message_tokens(m) for m in messages]
         if sum(sizes) > budget:
-            plan.fit = self.strategy.fit(self._messages(plan), sizes, budget)
+            plan.fit = self.strategy.fit(messages, sizes, budget)
         return plan
 
     def _messages(self, plan: _Plan) -> list[dict[str, Any]]:
@@ -176,11 +177,12 @@ class _Thread:
         fit = plan.fit
         if fit is not None:
             first = fit.summarize[0] if fit.summarize else None
+            keep = set(fit.keep)
             kept: list[Entry] = []
             for i, entry in enumerate(plan.entries):
                 if i == first and summary is not None:
                     kept.append(Entry(SummaryRequest.message(summary)))
-                if i in fit.keep:
+                if i in keep:
                     kept.append(entry)
             plan.entries = kept
             plan.replaced = True
