@@ -8,7 +8,8 @@ import sys
 import llmplex
 
 EXPECTED = {
-    "NOT_GIVEN", "APIConnectionError", "APIStatusError", "APITimeoutError", "AsyncClient", "AsyncStream",
+    "NOT_GIVEN", "APIConnectionError", "APIStatusError", "APITimeoutError", "AsyncClient", "AsyncConversation",
+    "AsyncStream", "Conversation", "DropOldest", "MemoryStore", "PostgresStore", "SQLiteStore", "Summarize",
     "AuthenticationError", "BadRequestError", "BudgetExceededError", "ChatCompletion", "CircuitOpenError",
     "Client", "Completion", "ConfigurationError", "ConflictError", "ContentFilterError",
     "ContextWindowExceededError", "Embedding", "InternalServerError", "InvalidRequestError",

@@ -50,6 +50,15 @@ from .errors import (
 if TYPE_CHECKING:
     from . import types
     from .client import AsyncClient, Client
+    from .conversation import (
+        AsyncConversation,
+        Conversation,
+        DropOldest,
+        MemoryStore,
+        PostgresStore,
+        SQLiteStore,
+        Summarize,
+    )
     from .legacy import ChatCompletion, Completion, Embedding
     from .streaming import AsyncStream, Stream
     from .tools import (
@@ -71,6 +80,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncConversation",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
@@ -83,6 +93,8 @@ __all__ = [
     "ConflictError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "Conversation",
+    "DropOldest",
     "Embedding",
     "InternalServerError",
     "InvalidRequestError",
@@ -90,12 +102,15 @@ __all__ = [
     "LLMError",
     "MaxTurnsExceededError",
     "MediaFetchError",
+    "MemoryStore",
     "NotFoundError",
     "NotGiven",
     "OverloadedError",
     "PermissionDeniedError",
+    "PostgresStore",
     "QuotaExceededError",
     "RateLimitError",
+    "SQLiteStore",
     "SchemaError",
     "Secret",
     "ServiceUnavailableError",
@@ -103,6 +118,7 @@ __all__ = [
     "StreamInterruptedError",
     "StreamParseError",
     "StructuredOutputError",
+    "Summarize",
     "Tool",
     "ToolArgumentsError",
     "ToolExecutionError",
@@ -136,6 +152,13 @@ _LAZY = {
     "ToolStarted": ".tools",
     "ToolFinished": ".tools",
     "ToolRunFinished": ".tools",
+    "AsyncConversation": ".conversation",
+    "Conversation": ".conversation",
+    "DropOldest": ".conversation",
+    "MemoryStore": ".conversation",
+    "PostgresStore": ".conversation",
+    "SQLiteStore": ".conversation",
+    "Summarize": ".conversation",
 }
 
 
