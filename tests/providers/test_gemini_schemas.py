@@ -73,3 +73,31 @@ def test_tool_parameters_follow_the_same_rule() -> None:
     # dict[str, int] has no OpenAPI-subset form: the whole schema goes as JSON Schema
     assert second["parametersJsonSchema"]["properties"]["tags"]["additionalProperties"] == {"type": "integer"}
     assert "parameters" not in second
+
+
+def _call(call_id: str, city: str) -> dict[str, Any]:
+    arguments = json.dumps({"city": city})
+    return {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+
+
+def test_gemini_3_gets_the_placeholder_signature_for_calls_it_did_not_make() -> None:
+    history = [
+        {"role": "user", "content": "Weather in Paris and Oslo?"},
+        {"role": "assistant", "tool_calls": [  # written by another provider: no thought signature
+            _call("toolu_1", "Paris"), _call("toolu_2", "Oslo")]},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"},
+        {"role": "tool", "tool_call_id": "toolu_2", "content": "rain"},
+        {"role": "assistant", "content": "Sunny, then rain.", "tool_calls": [
+            _call("toolu_3", "Rome")],
+         "thought_signatures": [{"tool_call_id": "toolu_3", "signature": "REAL"}]},
+        {"role": "tool", "tool_call_id": "toolu_3", "content": "warm"},
+    ]
+
+    def model_turns(model: str) -> list[list[dict[str, Any]]]:
+        sent = ADAPTER.build_chat_request(ChatRequest(model, history, {}), CFG).body
+        return [t["parts"] for t in json.loads(sent or b"")["contents"] if t["role"] == "model"]
+
+    first, second = model_turns("gemini-3-pro-preview")
+    assert [p.get("thoughtSignature") for p in first] == ["skip_thought_signature_validator", None]  # first call only
+    assert [p.get("thoughtSignature") for p in second if "functionCall" in p] == ["REAL"]  # never replaced
+    assert all("thoughtSignature" not in p for turn in model_turns("gemini-2.5-flash")[:1] for p in turn)

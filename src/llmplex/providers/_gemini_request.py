@@ -84,6 +84,23 @@ def build_contents(messages: Sequence[Any]) -> tuple[dict[str, Any] | None, list
     return ({"parts": system} if system else None), contents
 
 
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented placeholder for a function call Gemini 3 did not make itself (a history
+written by another model, or one whose signatures were lost): without a signature on the first
+functionCall of a model turn, Gemini 3 answers 400."""
+
+
+def add_missing_signatures(contents: list[dict[str, Any]], model: str) -> None:
+    """For Gemini 3 and later: the first ``functionCall`` part of each model turn that carries no
+    signature gets `SKIP_SIGNATURE` (real signatures are never replaced; earlier models need none)."""
+    if not uses_thinking_levels(model):
+        return
+    for turn in contents:
+        calls = [p for p in turn["parts"] if "functionCall" in p] if turn["role"] == "model" else []
+        if calls and not any("thoughtSignature" in p for p in calls):
+            calls[0]["thoughtSignature"] = SKIP_SIGNATURE
+
+
 def _text_parts(content: Any, role: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}] if content else []

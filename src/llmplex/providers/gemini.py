@@ -43,7 +43,13 @@ from ..types.chat import (
 )
 from ..types.embedding import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from ..types.usage import CompletionUsage
-from ._gemini_request import build_contents, embedding_fields, embedding_texts, generation_body
+from ._gemini_request import (
+    add_missing_signatures,
+    build_contents,
+    embedding_fields,
+    embedding_texts,
+    generation_body,
+)
 from ._gemini_response import (
     PartialArguments,
     blocked_prompt_error,
@@ -91,6 +97,7 @@ class GeminiAdapter:
     def build_chat_request(self, req: ChatRequest, cfg: CallSettings) -> HttpRequest:
         """``POST …/models/{model}:generateContent`` (``:streamGenerateContent?alt=sse`` when streaming)."""
         system, contents = build_contents(req.messages)
+        add_missing_signatures(contents, req.model)
         body: dict[str, Any] = {"contents": contents}
         if system is not None:
             body["systemInstruction"] = system
