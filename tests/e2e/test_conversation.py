@@ -176,3 +176,30 @@ def test_send_refuses_what_the_conversation_owns(api: Api) -> None:
             thread.send("hi", **bad)
     with pytest.raises(llmplex.InvalidRequestError, match="no model"):
         Thread(api).send("hi")
+
+
+def _stream_turn(thread: Thread, message: str, **kwargs: Any) -> list[Any]:
+    if thread.api.loop is None:
+        return list(thread.conv.stream(message, **kwargs))
+
+    async def go() -> list[Any]:
+        return [chunk async for chunk in thread.conv.stream(message, **kwargs)]
+
+    return thread.api.run(go())
+
+
+def test_a_streamed_turn_is_appended_when_it_completes(api: Api, emu: Emulator) -> None:
+    thread = Thread(api, model=CLAUDE, system="Be brief.")
+    emu.enqueue(Reply("one two three four", chunk_words=1))
+    chunks = _stream_turn(thread, "Count to four")
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two three four"
+    assert [m["role"] for m in thread.conv.messages] == ["system", "user", "assistant"]
+    assert thread.conv.messages[-1]["content"] == "one two three four"
+
+    emu.enqueue(Reply.stream_error(2, "overloaded"))  # a turn that fails appends nothing
+    with pytest.raises(llmplex.APIStatusError):
+        _stream_turn(thread, "Again", model=GEMINI, max_retries=0)
+    assert len(thread.conv.messages) == 3
+    emu.enqueue(Reply("five"))
+    thread.send("Go on")
+    assert "one two three four" in emu.last_request.text()  # the streamed reply is in the history

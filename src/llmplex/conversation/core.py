@@ -8,7 +8,7 @@ call the model: once for a summary when the plan needs one, once for the answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from .window import ContextStrategy, DropOldest, Fit, SummaryRequest
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..registry import Route
-    from ..types.chat import ChatCompletion
+    from ..types.chat import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["AsyncConversation", "Conversation"]
 
@@ -145,8 +145,8 @@ class _Thread:
         for key in ("messages", "stream"):
             if kwargs.get(key):
                 raise InvalidRequestError(
-                    f"Conversation.send() takes no {key}=: the conversation is the history, and replies are "
-                    "appended whole (stream with client.chat.completions.create(messages=conv.messages, ...))"
+                    f"Conversation.send() takes no {key}=: the conversation is the history "
+                    f"(use conv.add(...) to add messages, conv.stream(...) to stream a turn)"
                 )
         new = [] if message is None else [Entry(_as_message(message))]
         plan = _Plan(model, route.provider, route.model, [*self._entries, *new], new,
@@ -231,16 +231,33 @@ class Conversation(_Thread):
         """Append ``message`` (text, a message dict, or none after tool results), send the history
         to ``model`` and append the reply; returns the ``ChatCompletion``. Any
         ``chat.completions.create`` keyword (``tools``, ``temperature`` …) passes through."""
+        chosen, plan, messages = self._prepare(message, model, kwargs)
+        completion: ChatCompletion = self.client.chat.completions.create(model=chosen, messages=messages, **kwargs)
+        self._commit(plan, completion)
+        return completion
+
+    def stream(self, message: Any = None, *, model: str | None = None, **kwargs: Any) -> Iterator[ChatCompletionChunk]:
+        """Like :meth:`send`, streamed: yields the chunks; when the stream completes, the message and
+        the whole reply are appended (a stream that fails or is left early appends nothing).
+
+        >>> for chunk in conv.stream("Tell me more"):  # doctest: +SKIP
+        ...     print(chunk.choices[0].delta.content or "", end="")
+        """
+        chosen, plan, messages = self._prepare(message, model, kwargs)
+        with self.client.chat.completions.create(model=chosen, messages=messages, stream=True, **kwargs) as chunks:
+            yield from chunks
+            completion = chunks.get_final_completion()
+        self._commit(plan, completion)
+
+    def _prepare(self, message: Any, model: str | None, kwargs: Mapping[str, Any]) -> tuple[str, _Plan, list[Any]]:
+        """The model, the plan and the messages to send (running the summary call a plan needs)."""
         chosen = self._model(model)
         plan = self._plan(self.client._calls.route(chosen), chosen, message, kwargs)
         call = self._summary_call(plan)
         summary = None
         if call is not None:
             summary = self.client.chat.completions.create(**call).choices[0].message.content or ""
-        messages: list[Any] = self._apply_fit(plan, summary)  # plain dicts, as the TypedDicts describe
-        completion: ChatCompletion = self.client.chat.completions.create(model=chosen, messages=messages, **kwargs)
-        self._commit(plan, completion)
-        return completion
+        return chosen, plan, self._apply_fit(plan, summary)  # plain dicts, as the TypedDicts describe
 
     def __enter__(self) -> Conversation:
         return self
@@ -264,17 +281,35 @@ class AsyncConversation(_Thread):
 
     async def send(self, message: Any = None, *, model: str | None = None, **kwargs: Any) -> ChatCompletion:
         """See :meth:`Conversation.send`."""
+        chosen, plan, messages = await self._prepare(message, model, kwargs)
+        completion: ChatCompletion = await self.client.chat.completions.create(
+            model=chosen, messages=messages, **kwargs)
+        self._commit(plan, completion)
+        return completion
+
+    async def stream(
+        self, message: Any = None, *, model: str | None = None, **kwargs: Any
+    ) -> AsyncIterator[ChatCompletionChunk]:
+        """See :meth:`Conversation.stream`: ``async for chunk in conv.stream(...)``."""
+        chosen, plan, messages = await self._prepare(message, model, kwargs)
+        chunks = await self.client.chat.completions.create(model=chosen, messages=messages, stream=True, **kwargs)
+        async with chunks:
+            async for chunk in chunks:
+                yield chunk
+            completion = await chunks.get_final_completion()
+        self._commit(plan, completion)
+
+    async def _prepare(
+        self, message: Any, model: str | None, kwargs: Mapping[str, Any]
+    ) -> tuple[str, _Plan, list[Any]]:
+        """See :meth:`Conversation._prepare`."""
         chosen = self._model(model)
         plan = self._plan(self.client._calls.route(chosen), chosen, message, kwargs)
         call = self._summary_call(plan)
         summary = None
         if call is not None:
             summary = (await self.client.chat.completions.create(**call)).choices[0].message.content or ""
-        messages: list[Any] = self._apply_fit(plan, summary)  # plain dicts, as the TypedDicts describe
-        completion: ChatCompletion = await self.client.chat.completions.create(
-            model=chosen, messages=messages, **kwargs)
-        self._commit(plan, completion)
-        return completion
+        return chosen, plan, self._apply_fit(plan, summary)
 
     async def __aenter__(self) -> AsyncConversation:
         return self
