@@ -1,0 +1,169 @@
+"""Cache keys and backends: tenant isolation (F1), damaged stores are misses (F3), a dead or
+hanging Redis is bypassed, not waited on (F4)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmplex._http import HttpRequest
+from llmplex.cache import CachedResponse, MemoryCache, RedisCache, SQLiteCache, cache_key, identity_hash
+from llmplex.cache._entry import decode_entry, encode_entry
+
+BASE = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2}
+
+
+def _request(body: dict[str, Any], url: str = "https://api.openai.com/v1/chat/completions",
+             stream: Any = None) -> HttpRequest:
+    return HttpRequest("POST", url, {"authorization": "Bearer x"}, json.dumps(body).encode(), stream)
+
+
+def _key(body: dict[str, Any], secret: str = "sk-tenant-a", provider: str = "openai", **kwargs: Any) -> str:
+    return cache_key(provider, _request(body, **kwargs), identity_hash([secret], "https://api.openai.com/v1"))
+
+
+def test_the_same_request_in_any_order_is_one_key() -> None:
+    reordered = {"temperature": 0.2, "messages": BASE["messages"], "model": "gpt-4o"}
+    assert _key(BASE) == _key(reordered)
+    assert len(_key(BASE)) == 64 and "tenant" not in _key(BASE)
+
+
+_CHANGES = st.sampled_from([
+    ("model", "gpt-4o-mini"), ("temperature", 0.3), ("seed", 7), ("tools", [{"type": "function",
+     "function": {"name": "f", "parameters": {}}}]), ("response_format", {"type": "json_object"}),
+    ("messages", [{"role": "user", "content": "hi!"}]), ("top_p", 0.9), ("max_tokens", 10),
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CHANGES, st.sampled_from(["body", "secret", "provider", "url", "stream"]))
+def test_anything_that_could_change_the_answer_changes_the_key(change: tuple[str, Any], where: str) -> None:
+    """F1: tenants, providers, models and every parameter give distinct keys."""
+    field, value = change
+    if where == "body":
+        assert _key(BASE) != _key({**BASE, field: value})
+    elif where == "secret":
+        assert _key(BASE) != _key(BASE, secret="sk-tenant-b")
+    elif where == "provider":
+        assert _key(BASE) != _key(BASE, provider="azure")
+    elif where == "url":
+        assert _key(BASE) != _key(BASE, url="https://example.com/v1/chat/completions")
+    else:
+        assert _key(BASE) != _key(BASE, stream="sse")
+
+
+def test_entries_are_checksummed() -> None:
+    entry = CachedResponse("application/json", b'{"id": "x"}', expires_at=None)
+    raw = encode_entry(entry)
+    assert decode_entry(raw) == entry
+    for damaged in (raw[:-1], raw[:20], b"junk", raw[:-2] + b"xx", b""):
+        assert decode_entry(damaged) is None
+
+
+def test_memory_lru_is_bounded() -> None:
+    cache = MemoryCache(max_entries=3, max_bytes=100)
+    for i in range(5):
+        cache.set(f"k{i}", CachedResponse("application/json", b"x" * 10))
+    assert len(cache) == 3 and cache.get("k0") is None and cache.get("k4") is not None
+    cache.set("big", CachedResponse("application/json", b"x" * 95))
+    assert len(cache) == 1
+    cache.set("expired", CachedResponse("application/json", b"{}", expires_at=1.0))
+    assert cache.get("expired") is None
+    assert (cache.stats.hits, cache.stats.misses) == (1, 2)
+
+
+def test_sqlite_survives_a_corrupt_file_and_damaged_rows(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "cache.db"
+    path.write_bytes(os.urandom(4096))  # not a database
+    cache = SQLiteCache(path)
+    assert any("not a usable SQLite file" in r.getMessage() for r in caplog.records)
+    assert list(tmp_path.glob("cache.db.corrupt-*"))
+    cache.set("k", CachedResponse("application/json", b'{"ok": 1}'))
+    assert cache.get("k") is not None
+    cache._connection().execute("UPDATE llmplex_cache SET value = ?", (b"LLMPLEXC1" + b"0" * 40,))
+    assert cache.get("k") is None and cache.stats.errors == 1
+
+
+def _writer(path: str, worker: int, rounds: int) -> None:
+    cache = SQLiteCache(path)
+    body = json.dumps({"worker": worker, "pad": "x" * 50_000}).encode()
+    for _ in range(rounds):
+        cache.set("one-key", CachedResponse("application/json", body))
+        got = cache.get("one-key")
+        assert got is not None and json.loads(got.body)["pad"] == "x" * 50_000  # never a torn read
+
+
+def test_eight_processes_writing_one_key_never_tear(tmp_path: Path) -> None:
+    """F3: 8 processes x 25 writes and reads of one 50 KB entry: every read is a whole entry."""
+    path = str(tmp_path / "shared.db")
+    SQLiteCache(path)
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_writer, args=(path, i, 25)) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0] * 8
+    final = SQLiteCache(path).get("one-key")
+    assert final is not None and json.loads(final.body)["worker"] in range(8)
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A listener that accepts and never answers (a hung Redis)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_redis_costs_one_timeout_then_is_bypassed(blackhole: str) -> None:
+    """F4: the first call waits at most the timeout; the next ones skip Redis during the cool-down."""
+    now = [0.0]
+    cache = RedisCache(blackhole, timeout=0.1, cooldown=5.0, clock=lambda: now[0])
+    assert cache.get("k") is None
+    assert cache.stats.errors == 1
+    for _ in range(50):
+        assert cache.get("k") is None
+        cache.set("k", CachedResponse("application/json", b"{}"))
+    assert cache.stats.bypassed == 100 and cache.stats.errors == 1
+    now[0] = 6.0  # cool-down over: tried again (and fails again, once)
+    assert cache.get("k") is None and cache.stats.errors == 2
+
+
+def test_a_dead_redis_is_a_miss_not_an_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once closed
+    cache = RedisCache(f"redis://127.0.0.1:{port}/0", timeout=0.1)
+    assert cache.get("k") is None
+    cache.set("k", CachedResponse("application/json", b"{}"))
+    assert cache.stats.errors == 1 and cache.stats.bypassed == 1
