@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import itertools
 import json
 import re
 import struct
@@ -282,7 +283,10 @@ def _fold_choice(state: _Choice, raw: dict[str, Any]) -> None:
 
 def _processor(ex: Exchange) -> StreamProcessor[Any]:
     adapter = adapter_for(ex)
-    decoder = adapter.chat_stream_decoder(chat_request(ex, stream=True))
+    request = chat_request(ex, stream=True)
+    if "stream_options" not in request.params:  # decode exactly what was recorded (usage folding: its own test)
+        request = ChatRequest(request.model, request.messages, {**request.params, "stream_options": {}}, True)
+    decoder = adapter.chat_stream_decoder(request)
     return StreamProcessor("sse", decoder, ChatCompletionAccumulator(), provider=provider_of(ex),
                            model="model", secrets=[KEY])
 
@@ -653,6 +657,9 @@ def test_request_body_rebuilds(name: str) -> None:
     allowed = {"model"} if deployment is not None or "model" not in recorded else set()
     if ex.protocol == EMBEDDINGS and adapter_for(ex).spec.embedding_encoding:
         allowed.add("encoding_format")  # the row asks for base64 vectors when the caller names no format
+    if recorded.get("stream") is True and "stream_options" not in recorded and adapter_for(ex).spec.auto_stream_usage:
+        assert sent["stream_options"] == {"include_usage": True}  # llmplex asks for stream usage itself
+        allowed.add("stream_options")
     assert added <= allowed, f"unexpected keys sent: {sorted(added - allowed)}"
     assert set(sent) <= set(passed) | allowed
 
@@ -686,3 +693,40 @@ def test_every_exchange_is_covered() -> None:
     assert all(load(n).kind == "empty" for n in unanswered)
     assert unanswered <= set(WITH_REQUEST)
     assert len(by_response) + len(unanswered) == len(rows)
+
+
+USAGE_STREAMS = names(CHAT, kind="sse", where=lambda ex: any(
+    isinstance(p, dict) and not p.get("choices") and p.get("usage") for _, p in ex.events()))
+
+
+@pytest.mark.parametrize("name", USAGE_STREAMS)
+def test_usage_folds_into_the_last_chunk_when_llmplex_asked_for_it(name: str) -> None:
+    """llmplex asks for stream usage on its own: the caller then gets the chunks it would have got
+    without asking, the last one carrying the usage (no extra chunk with empty choices)."""
+    ex = load(name)
+    raw, error, _ = run_stream(ex, [ex.sse_bytes()])
+    request = chat_request(ex, stream=True)
+    auto = ChatRequest(request.model, request.messages,
+                       {k: v for k, v in request.params.items() if k != "stream_options"}, True)
+    adapter = adapter_for(ex)
+    processor = StreamProcessor("sse", adapter.chat_stream_decoder(auto), ChatCompletionAccumulator(),
+                                provider=provider_of(ex), model="model", secrets=[KEY])
+    folded = [*processor.feed(ex.sse_bytes()), *processor.close()]
+    if error is not None or not adapter.spec.auto_stream_usage:
+        return
+    # Nothing is lost: the accumulated result is the same, with the same usage.
+    assert processor.accumulator.completion() == _accumulated(raw)
+    # A usage-only chunk right after the chunk that finished the last choice is folded into it.
+    folds = sum(1 for before, after in itertools.pairwise(raw)
+                if not after.choices and after.usage is not None
+                and any(c.finish_reason is not None for c in before.choices) and before.usage is None)
+    assert len(folded) == len(raw) - folds
+    if folds:
+        assert folded[-1].usage == raw[-1].usage or any(c.usage == raw[-1].usage for c in folded if c.choices)
+
+
+def _accumulated(chunks: list[Any]) -> ChatCompletion:
+    accumulator = ChatCompletionAccumulator()
+    for chunk in chunks:
+        accumulator.add(chunk)
+    return accumulator.completion()

@@ -73,6 +73,9 @@ class ProviderSpec:
     capabilities: Capabilities = field(default_factory=Capabilities)
     accepts_reasoning_content: bool = False
     """Whether assistant messages may carry ``reasoning_content`` back to the provider."""
+    auto_stream_usage: bool = True
+    """OpenAI-protocol rows: ask for usage in streams (``stream_options.include_usage``) when the
+    caller did not say; the usage then rides on the last chunk instead of an extra empty one."""
     embedding_encoding: str | None = None
     """``encoding_format`` to request when the caller gives none (``"base64"`` is smaller)."""
     options: tuple[str, ...] = ()

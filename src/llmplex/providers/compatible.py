@@ -92,6 +92,7 @@ COMPATIBLE_PROVIDERS: tuple[ProviderSpec, ...] = (
         # Body fields of Mistral's chat API: safe_prompt (bool), prompt_mode ("reasoning").
         options=("safe_prompt", "prompt_mode"),
         capabilities=Capabilities(embeddings=True, vision=True, json_schema=True, reasoning=True),
+        auto_stream_usage=False,  # Mistral always streams usage in its last chunk
         docs_url="https://docs.mistral.ai/api/#tag/chat",
     ),
     ProviderSpec(

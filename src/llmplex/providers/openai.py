@@ -56,7 +56,13 @@ class OpenAIAdapter:
         body.update(self._params(req.params, cfg))
         if req.stream:
             body["stream"] = True
+            if self._asks_usage(req):
+                body["stream_options"] = {"include_usage": True}
         return self._request("chat/completions", req.model, body, cfg, stream=req.stream)
+
+    def _asks_usage(self, req: ChatRequest) -> bool:
+        """Whether llmplex asks for stream usage on its own (the caller gave no stream_options)."""
+        return self.spec.auto_stream_usage and "stream_options" not in req.params
 
     def build_completion_request(self, req: CompletionRequest, cfg: CallSettings) -> HttpRequest:
         """``POST {base_url}/completions`` (legacy text completions)."""
@@ -170,7 +176,7 @@ class OpenAIAdapter:
 
     def chat_stream_decoder(self, req: ChatRequest) -> OpenAIChatStreamDecoder:
         """A decoder of the chat SSE stream."""
-        return OpenAIChatStreamDecoder(self, _wants_usage(req.params))
+        return OpenAIChatStreamDecoder(self, _wants_usage(req.params), fold_usage=self._asks_usage(req))
 
     def completion_stream_decoder(self, req: CompletionRequest) -> OpenAICompletionStreamDecoder:
         """A decoder of the legacy completion SSE stream."""
@@ -321,14 +327,21 @@ class _SSEChunkDecoder:
 
 class OpenAIChatStreamDecoder(_SSEChunkDecoder):
     """SSE events -> ``ChatCompletionChunk``s. Terminal: ``[DONE]``, or every choice finished
-    (and the usage chunk received when it was asked for)."""
+    (and the usage chunk received when it was asked for).
 
-    __slots__ = ("_usage_seen", "_wants_usage")
+    With `fold_usage` (llmplex asked for usage, the caller did not), the chunk that finishes the
+    last choice is held back one event and the provider's usage-only chunk is folded into it, so
+    the caller sees the chunks they would have seen, the last one carrying ``usage``.
+    """
 
-    def __init__(self, adapter: OpenAIAdapter, wants_usage: bool) -> None:
+    __slots__ = ("_fold", "_held", "_usage_seen", "_wants_usage")
+
+    def __init__(self, adapter: OpenAIAdapter, wants_usage: bool, *, fold_usage: bool = False) -> None:
         super().__init__(adapter)
         self._wants_usage = wants_usage
         self._usage_seen = False
+        self._fold = fold_usage
+        self._held: ChatCompletionChunk | None = None
 
     def feed(self, frame: SSEEvent) -> list[ChatCompletionChunk]:
         """Decode one SSE event."""
@@ -339,12 +352,24 @@ class OpenAIChatStreamDecoder(_SSEChunkDecoder):
             self._track(chunk.choices)
         if chunk.usage is not None:
             self._usage_seen = True
-        return [chunk]
+        if not self._fold:
+            return [chunk]
+        out = [self._held] if self._held is not None else []
+        self._held = None
+        if not chunk.choices and chunk.usage is not None and out:
+            out[-1].usage = chunk.usage  # folded into the last chunk
+            return out
+        if any(c.finish_reason is not None for c in chunk.choices) and chunk.usage is None:
+            self._held = chunk  # the usage chunk may follow
+            return out
+        return [*out, chunk]
 
     def close(self) -> list[ChatCompletionChunk]:
         """Raise ``StreamInterruptedError`` unless the stream really ended."""
+        held = [self._held] if self._held is not None else []
+        self._held = None
         if self.done or (self._complete() and (self._usage_seen or not self._wants_usage)):
-            return []
+            return held
         raise self._interrupted()
 
 
