@@ -28,6 +28,10 @@ from datetime import datetime
 __all__ = ["Bucket", "LimiterConfig", "RateHint", "parse_rate_headers", "take"]
 
 
+EPSILON = 1e-6
+"""Seconds of rounding forgiven (Redis stores times to the microsecond)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LimiterConfig:
     """Limits of one deployment. ``None`` disables a limit.
@@ -94,8 +98,8 @@ def take(
         new_tat = max(tat, now) + cost * b.interval
         wait = max(wait, new_tat - b.burst * b.interval - now)
         moved.append(new_tat)
-    if wait <= max_wait:
-        return True, wait, moved
+    if wait <= max_wait + EPSILON:
+        return True, max(wait, 0.0) if wait > EPSILON else 0.0, moved
     return False, wait, list(tats)
 
 

@@ -58,7 +58,8 @@ for i, key in ipairs(KEYS) do
   local w = moved[i] - burst * interval - now
   if w > wait then wait = w end
 end
-if wait > max_wait then return {0, fmt(wait)} end
+if wait > max_wait + 0.000001 then return {0, fmt(wait)} end
+if wait <= 0.000001 then wait = 0 end
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, fmt(moved[i]), 'PX', math.ceil((moved[i] - now) * 1000) + 1000)
 end
