@@ -197,7 +197,7 @@ class RedisState:
         self.local = MemoryState(clock)
         self._errors_type = redis.RedisError
         self._down_until = -math.inf
-        self._counts = {"redis_errors": 0, "local_decisions": 0}
+        self._counts = {"redis_errors": 0, "local_decisions": 0, "limits_without_redis": 0}
         self._lock = threading.Lock()
         self._take = client.register_script(_TAKE)
         self._adjust = client.register_script(_ADJUST)
@@ -235,6 +235,8 @@ class RedisState:
         return self._shared(remote, lambda: self._take_locally(buckets, max_wait))
 
     def _take_locally(self, buckets: Sequence[Bucket], max_wait: float) -> tuple[bool, float]:
+        with self._lock:
+            self._counts["limits_without_redis"] += 1
         if self.on_error == "open":
             return True, 0.0
         if self.on_error == "closed":
@@ -274,7 +276,9 @@ class RedisState:
         return self._shared(remote, lambda: self.local.breakers(keys, cfg))
 
     def stats(self) -> dict[str, int]:
-        """``redis_errors`` (failed Redis calls) and ``local_decisions`` (taken without Redis)."""
+        """``redis_errors`` (failed Redis calls), ``local_decisions`` (operations of any policy
+        answered without Redis) and ``limits_without_redis`` (rate-limit decisions among them,
+        taken as ``on_error`` says)."""
         with self._lock:
             return dict(self._counts)
 
