@@ -90,9 +90,11 @@ class CallFactory:
         return deployment_for(route.provider, route.model, cfg.base_url, cfg.api_key)
 
     def resolve_target(self, target: Target) -> Deployment:
-        """The deployment a router entry names (its settings applied over the client's)."""
+        """The deployment a router entry names (its settings applied over the client's). A
+        missing key is not an error here: the call to that deployment reports it."""
         route = self.route(target.model)
-        return self.deployment(route, self.settings(route, target.settings))
+        cfg = self.layers.settings(route.provider, route.spec)
+        return self.deployment(route, _override(cfg, target.settings) if target.settings else cfg)
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""
