@@ -43,8 +43,8 @@ def test_priority_keeps_the_configured_order() -> None:
 def test_open_circuits_go_last_whatever_the_strategy() -> None:
     client = client_with("priority", breaker={"failures": 1})
     first = client.router.order("deepseek-chat")[0]
-    client._calls.guard.admit(first.deployment)
-    client._calls.guard.record(first.deployment, Outcome("failure", status=503))
+    client.router.guard.admit(first.deployment)
+    client.router.guard.record(first.deployment, Outcome("failure", status=503))
     assert [c.model for c in client.router.order("deepseek-chat")] == [DEEPSEEK[1], DEEPSEEK[2], DEEPSEEK[0]]
     stats = {s.name: s for s in client.router.stats()}
     assert stats[DEEPSEEK[0]].circuit == "open" and stats[DEEPSEEK[0]].failures == 1
@@ -53,7 +53,8 @@ def test_open_circuits_go_last_whatever_the_strategy() -> None:
 
 def test_least_in_flight_prefers_idle_deployments() -> None:
     client = client_with("least-in-flight")
-    guard = client._calls.guard
+    guard = client.router.guard
+    assert guard is not None
     busy = client.router.order("deepseek-chat")[0]
     guard.admit(busy.deployment)
     guard.admit(busy.deployment)
@@ -65,7 +66,8 @@ def test_least_in_flight_prefers_idle_deployments() -> None:
 
 def test_lowest_latency_follows_the_ewma() -> None:
     client = client_with("lowest-latency")
-    guard = client._calls.guard
+    guard = client.router.guard
+    assert guard is not None
     choices = {c.model: c.deployment for c in client.router.order("deepseek-chat")}
     for model, latency in zip(DEEPSEEK, (0.9, 0.2, 0.5), strict=True):
         guard.admit(choices[model])
@@ -109,9 +111,9 @@ def test_deployment_settings_and_ids() -> None:
 def test_deployment_limits_reach_the_guard() -> None:
     client = client_with("priority", models={"m": [{"model": DEEPSEEK[0], "rpm": 60, "burst": 1, "wait": False}]})
     choice = client.router.order("m")[0]
-    client._calls.guard.admit(choice.deployment)
+    client.router.guard.admit(choice.deployment)
     with pytest.raises(llmplex.RateLimitError):
-        client._calls.guard.admit(choice.deployment)
+        client.router.guard.admit(choice.deployment)
 
 
 def test_router_section_in_llmplex_yaml(tmp_path: Path) -> None:
@@ -158,7 +160,7 @@ def test_router_configuration_errors_name_the_key(router: dict[str, object], mes
 
 def test_breaker_can_be_switched_off() -> None:
     client = client_with(breaker=False)
-    assert client._calls.guard.breaker is None  # type: ignore[attr-defined]
+    assert client.router.guard is not None and client.router.guard.breaker is None
     assert {s.circuit for s in client.router.stats()} <= {"closed"}
 
 

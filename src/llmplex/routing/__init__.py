@@ -68,4 +68,5 @@ def build(
         return found
 
     router = Router(config, state, health, resolve_with_limits, price)
+    router.guard = guard
     return router, guard

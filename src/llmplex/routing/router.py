@@ -26,6 +26,7 @@ from typing import Any
 
 from ..resilience.breaker import BreakerConfig, BreakerStatus
 from ..resilience.guard import Deployment
+from ..resilience.policy import PolicyGuard
 from ..resilience.state import State
 from .config import RouterConfig, Strategy, Target
 from .health import DeploymentHealth, HealthBoard
@@ -115,6 +116,8 @@ class Router:
         self._price = price
         self._deployments: dict[tuple[str, str], Deployment] = {}
         self._current = {name: [0.0] * len(targets) for name, targets in config.models.items()}
+        self.guard: PolicyGuard | None = None
+        """The client's breaker + limiter sharing this router's state (set by :func:`build`)."""
         self._lock = threading.Lock()
 
     @property
