@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,30 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def admitted_at_once(guard: Any, deployment: Any, callers: int) -> int:
+    """How many of ``callers`` threads, released together, the guard admits (the others get
+    ``CircuitOpenError`` or ``RateLimitError``)."""
+    from llmplex import CircuitOpenError, RateLimitError
+
+    barrier = threading.Barrier(callers)
+    admitted: list[int] = []
+
+    def caller() -> None:
+        barrier.wait()
+        try:
+            guard.admit(deployment)
+            admitted.append(1)
+        except (CircuitOpenError, RateLimitError):
+            pass
+
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return len(admitted)
 
 
 @pytest.fixture

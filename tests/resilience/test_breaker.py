@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import threading
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from llmplex.resilience.guard import Deployment, Outcome
 from llmplex.resilience.policy import PolicyGuard
 from llmplex.resilience.state import MemoryState
 
-from .conftest import FakeClock
+from .conftest import FakeClock, admitted_at_once
 
 DEP = Deployment("openai", "gpt-4o", "openai/gpt-4o@test")
 LEGAL = {("closed", "open"), ("open", "half_open"), ("half_open", "open"), ("half_open", "closed")}
@@ -168,24 +167,7 @@ def test_after_open_for_exactly_one_of_100_concurrent_callers_probes(clock: Fake
     guard = guard_with(clock, failures=1, open_for=30)
     guard.record(DEP, Outcome("failure"))
     clock.advance(30)
-    barrier = threading.Barrier(100)
-    admitted: list[int] = []
-    rejected: list[int] = []
-
-    def caller(i: int) -> None:
-        barrier.wait()
-        try:
-            guard.admit(DEP)
-            admitted.append(i)
-        except CircuitOpenError:
-            rejected.append(i)
-
-    threads = [threading.Thread(target=caller, args=(i,)) for i in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert len(admitted) == 1 and len(rejected) == 99
+    assert admitted_at_once(guard, DEP, 100) == 1
     assert state_of(guard) == "half_open"
 
 

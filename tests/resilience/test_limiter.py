@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import threading
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from llmplex.resilience.limiter import LimiterConfig, RateHint, parse_rate_heade
 from llmplex.resilience.policy import PolicyGuard
 from llmplex.resilience.state import MemoryState
 
-from .conftest import FakeClock
+from .conftest import FakeClock, admitted_at_once
 
 DEP = Deployment("groq", "llama-3.3-70b-versatile", "groq/llama@test")
 
@@ -69,23 +68,7 @@ def test_60_rpm_burst_10_with_500_callers_over_120_s(clock: FakeClock, wait: boo
 
 def test_500_threads_at_one_instant_get_exactly_the_burst(clock: FakeClock) -> None:
     guard = limited(clock, rpm=60, burst=10, wait=False)
-    barrier = threading.Barrier(500)
-    admitted = []
-
-    def caller() -> None:
-        barrier.wait()
-        try:
-            guard.admit(DEP)
-            admitted.append(1)
-        except RateLimitError:
-            pass
-
-    threads = [threading.Thread(target=caller) for _ in range(500)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert len(admitted) == 10
+    assert admitted_at_once(guard, DEP, 500) == 10
 
 
 def test_raising_limiter_says_when_to_retry(clock: FakeClock) -> None:

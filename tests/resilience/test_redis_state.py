@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,8 @@ from llmplex.resilience.guard import Deployment, Outcome
 from llmplex.resilience.limiter import LimiterConfig
 from llmplex.resilience.policy import PolicyGuard
 from llmplex.resilience.state.redis_state import RedisState
+
+from .conftest import admitted_at_once
 
 DEP = Deployment("openai", "gpt-4o", "openai/gpt-4o@shared")
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,23 +77,7 @@ def test_100_threads_meet_one_probe_in_redis(redis_url: str, namespace: str) -> 
     """D3 on the shared backend: exactly one of 100 concurrent callers probes."""
     guard = redis_guard(redis_url, namespace, breaker=BreakerConfig(failures=1, open_for=0))
     guard.record(DEP, Outcome("failure"))
-    barrier = threading.Barrier(100)
-    admitted = []
-
-    def caller() -> None:
-        barrier.wait()
-        try:
-            guard.admit(DEP)
-            admitted.append(1)
-        except CircuitOpenError:
-            pass
-
-    threads = [threading.Thread(target=caller) for _ in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert len(admitted) == 1
+    assert admitted_at_once(guard, DEP, 100) == 1
 
 
 def test_gcra_in_redis_and_keys_expire(redis_url: str, namespace: str) -> None:
