@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         Summarize,
     )
     from .legacy import ChatCompletion, Completion, Embedding
+    from .resilience.state import MemoryState, RedisState
     from .streaming import AsyncStream, Stream
     from .tools import (
         Tool,
@@ -102,6 +103,7 @@ __all__ = [
     "LLMError",
     "MaxTurnsExceededError",
     "MediaFetchError",
+    "MemoryState",
     "MemoryStore",
     "NotFoundError",
     "NotGiven",
@@ -110,6 +112,7 @@ __all__ = [
     "PostgresStore",
     "QuotaExceededError",
     "RateLimitError",
+    "RedisState",
     "SQLiteStore",
     "SchemaError",
     "Secret",
@@ -159,6 +162,8 @@ _LAZY = {
     "PostgresStore": ".conversation",
     "SQLiteStore": ".conversation",
     "Summarize": ".conversation",
+    "MemoryState": ".resilience.state",
+    "RedisState": ".resilience.state",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._media import MediaStep, inline_images, remote_image_urls
 from ._pipeline import Call
@@ -27,6 +27,10 @@ from .streaming import ChatCompletionAccumulator, CompletionAccumulator
 from .types.chat_params import ChatCompletionCreateParams
 from .types.completion_params import CompletionParams, EmbeddingParams
 from .types.request_options import RequestOptions
+
+if TYPE_CHECKING:
+    from .resilience.guard import Deployment, Guard
+    from .routing import Router, Target
 
 __all__ = ["CallFactory"]
 
@@ -71,6 +75,26 @@ class CallFactory:
         self.registry = registry
         self.layers = layers
         self.default_provider = default_provider or layers.default_provider()
+        from .resilience.guard import NO_GUARD
+
+        self.guard: Guard = NO_GUARD
+        """The client's breaker + limiter (``resilience.policy.PolicyGuard``), set by the client."""
+        self.router: Router | None = None
+        """Logical model names -> deployments in fallback order (``router.order(name)``)."""
+
+    def deployment(self, route: Route, cfg: CallSettings) -> Deployment:
+        """The guard's key for a call to ``route`` with settings ``cfg`` (the same deployment a
+        router entry with that provider, model, base URL and key resolves to)."""
+        from .routing.health import deployment_for
+
+        return deployment_for(route.provider, route.model, cfg.base_url, cfg.api_key)
+
+    def resolve_target(self, target: Target) -> Deployment:
+        """The deployment a router entry names (its settings applied over the client's). A
+        missing key is not an error here: the call to that deployment reports it."""
+        route = self.route(target.model)
+        cfg = self.layers.settings(route.provider, route.spec)
+        return self.deployment(route, _override(cfg, target.settings) if target.settings else cfg)
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._calls import CallFactory
 from ._types import NOT_GIVEN, NotGiven
@@ -16,6 +16,10 @@ from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
 from .resources.embeddings import AsyncEmbeddings, Embeddings
 from .transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from .resilience.state import State
+    from .routing import Router, RouterConfig
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -33,6 +37,8 @@ class _BaseClient:
         providers: Mapping[str, Mapping[str, Any]] | None = None,
         config_file: str | Path | None = None,
         env: Mapping[str, str] | None = None,
+        router: Mapping[str, Any] | RouterConfig | None = None,
+        state: State | None = None,
     ) -> None:
         specs = builtin_specs()
         if (api_key is not None or base_url is not None) and provider is None:
@@ -56,6 +62,8 @@ class _BaseClient:
                 own["base_url"] = base_url
         if per_provider:
             data["providers"] = per_provider
+        if router is not None:
+            data["router"] = router
         constructor: Values = flatten(data, "Client(...)", lambda p: provider_keys(specs.get(p)))
         self._layers = ConfigLayers(
             specs, constructor, config, env=env,
@@ -65,6 +73,21 @@ class _BaseClient:
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
         self._calls = CallFactory(registry, self._layers, provider)
+        from .catalog import model_price
+        from .routing import build
+
+        # Redis (when configured) is not contacted here: redis-py connects on the first command.
+        self._router, self._calls.guard = build(
+            self._layers.router(), self._calls.resolve_target, state=state,
+            price=lambda d: model_price(d.provider, d.model),
+        )
+        self._calls.router = self._router
+
+    @property
+    def router(self) -> Router:
+        """Logical models, their deployments and health: ``client.router.order(name)``,
+        ``client.router.stats()`` (from the ``router:`` configuration, or ``router=``)."""
+        return self._router
 
     def describe_settings(self, provider: str) -> list[SettingSource]:
         """Every effective setting for ``provider`` and the layer it came from (keys redacted).
@@ -90,7 +113,10 @@ class Client(_BaseClient):
 
     Keyword arguments: ``provider`` (the default for bare model names, and the provider
     ``api_key`` / ``base_url`` belong to), ``timeout``, ``max_retries``, ``default_headers``,
-    ``providers`` (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``.
+    ``providers`` (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``,
+    ``router`` (logical models, strategy, breaker, rate limits: the ``router:`` section of
+    llmplex.yaml), ``state`` (a ``MemoryState`` or ``RedisState`` to keep breaker and limiter
+    state in, instead of the one ``router.state`` names).
     """
 
     def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:

@@ -7,7 +7,8 @@ Precedence, lowest to highest::
 Within a layer, a provider's own value beats the global one. Settings (global or per provider):
 ``api_key`` (per provider only), ``base_url`` (per provider only), ``timeout``, ``max_retries``,
 ``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, plus each provider's
-options (``api_version``, ``app_name`` …). Global only: ``default_provider``.
+options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``router`` (logical
+models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,
@@ -37,6 +38,7 @@ from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .providers.base import ProviderSpec
+    from .routing.config import RouterConfig
 
 __all__ = ["Config", "ConfigLayers", "SettingSource", "config", "load_yaml"]
 
@@ -44,7 +46,7 @@ _COMMON = (
     "timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported", "max_image_bytes",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
-_GLOBAL_ONLY = ("default_provider",)
+_GLOBAL_ONLY = ("default_provider", "router")
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
 _DEFAULTS: dict[str, Any] = {
     "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
@@ -66,6 +68,10 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
             raise ConfigurationError(f"{where}: {exc}") from None
     if value is None:
         return None
+    if key == "router":
+        from .routing.config import parse_router
+
+        return parse_router(value, where, _deployment_setting_keys())
     if _is_secret_name(key) and not isinstance(value, Secret):
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: {key} must be a string")
@@ -83,6 +89,15 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
     return value
+
+
+def _deployment_setting_keys() -> frozenset[str]:
+    """Settings a router deployment may set for itself: the common ones, key, URL and every
+    provider's own options."""
+    from .registry import builtin_specs
+
+    options = {name for spec in builtin_specs().values() for name in spec.options}
+    return frozenset({*_COMMON, "api_key", "base_url", *options})
 
 
 def flatten(data: Mapping[str, Any], where: str, known: Callable[[str], set[str] | None]) -> Values:
@@ -305,6 +320,13 @@ class ConfigLayers:
                 if value:
                     merged.update(value)
         return merged
+
+    def router(self) -> RouterConfig:
+        """The ``router:`` section of the highest layer that has one (checked), or the defaults."""
+        from .routing.config import RouterConfig
+
+        value, _ = self.lookup("", "router")
+        return value if isinstance(value, RouterConfig) else RouterConfig()
 
     def default_provider(self) -> str | None:
         """The configured provider for bare model names."""

@@ -92,3 +92,12 @@ async def async_tool_runs(client: llmplex.AsyncClient) -> None:
         assert_type(event, llmplex.ToolRunEvent)
         if event.type == "chunk":
             assert_type(event.chunk, ChatCompletionChunk)
+
+
+def routing() -> None:
+    client = llmplex.Client(router={"models": {"fast": ["groq/llama-3.3-70b-versatile"]}}, state=llmplex.MemoryState())
+    choice = client.router.order("fast")[0]
+    assert_type(choice.model, str)
+    assert_type(choice.deployment.id, str)
+    assert_type([s.latency for s in client.router.stats()], list[float | None])
+    llmplex.AsyncClient(state=llmplex.RedisState("redis://127.0.0.1:6379/0", on_error="closed"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BARE_NAME_PREFIXES", "ModelLimits", "model_limits", "provider_for_model"]
+__all__ = ["BARE_NAME_PREFIXES", "ModelLimits", "model_limits", "model_price", "provider_for_model"]
 
 BARE_NAME_PREFIXES: dict[str, str] = {
     "gpt-": "openai",
@@ -79,3 +79,13 @@ def model_limits(provider: str, model: str) -> ModelLimits | None:
     if not isinstance(entry, dict):
         return None
     return ModelLimits(entry["context_window"], entry["max_output_tokens"])
+
+
+def model_price(provider: str, model: str) -> float | None:
+    """USD per million tokens (input + output) from the catalog's optional ``input_price`` and
+    ``output_price`` fields, or ``None`` when the catalog has no price for the model."""
+    entries = _models().get(provider, {})
+    entry = entries.get(model) or entries.get(_SNAPSHOT.sub("", model))
+    if not isinstance(entry, dict) or "input_price" not in entry:
+        return None
+    return float(entry["input_price"]) + float(entry.get("output_price", 0.0))

@@ -45,6 +45,9 @@ class Outcome:
     completion_tokens: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     """Response headers (``x-ratelimit-remaining-*``, ``anthropic-ratelimit-*`` feed the limiter)."""
+    estimated_tokens: int = 0
+    """What was passed to ``admit(estimated_tokens=...)`` for this attempt: the limiter charges
+    the difference to the actual usage (``prompt_tokens + completion_tokens``) when that is known."""
 
 
 class Guard(Protocol):
