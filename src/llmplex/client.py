@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,8 @@ from ._types import NOT_GIVEN, NotGiven
 from .config import ConfigLayers, SettingSource, Values, config, flatten, provider_keys
 from .errors import ConfigurationError
 from .registry import Registry, builtin_specs
+from .resilience.budget import LocalRetryBudget, RetryBudget
+from .resilience.guard import NO_GUARD, Guard
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
 from .resources.embeddings import AsyncEmbeddings, Embeddings
@@ -29,6 +31,10 @@ class _BaseClient:
         base_url: str | None = None,
         timeout: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven = NOT_GIVEN,
+        guard: Guard = NO_GUARD,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
         providers: Mapping[str, Mapping[str, Any]] | None = None,
         config_file: str | Path | None = None,
@@ -45,6 +51,10 @@ class _BaseClient:
             data["timeout"] = timeout
         if not isinstance(max_retries, NotGiven):
             data["max_retries"] = max_retries
+        if not isinstance(deadline, NotGiven):
+            data["deadline"] = deadline
+        if not isinstance(fallbacks, NotGiven):
+            data["fallbacks"] = fallbacks
         if default_headers:
             data["extra_headers"] = dict(default_headers)
         per_provider = {name: dict(values) for name, values in (providers or {}).items()}
@@ -64,7 +74,8 @@ class _BaseClient:
         registry = Registry(aliases=self._layers.aliases())
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
-        self._calls = CallFactory(registry, self._layers, provider)
+        budget = LocalRetryBudget() if isinstance(retry_budget, NotGiven) else retry_budget
+        self._calls = CallFactory(registry, self._layers, provider, guard, budget)
 
     def describe_settings(self, provider: str) -> list[SettingSource]:
         """Every effective setting for ``provider`` and the layer it came from (keys redacted).
@@ -89,8 +100,13 @@ class Client(_BaseClient):
     ...     model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
 
     Keyword arguments: ``provider`` (the default for bare model names, and the provider
-    ``api_key`` / ``base_url`` belong to), ``timeout``, ``max_retries``, ``default_headers``,
-    ``providers`` (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``.
+    ``api_key`` / ``base_url`` belong to), ``timeout`` (seconds, ``(connect, read)`` or
+    :class:`~llmplex.Timeout` with stream ``first_token`` / ``idle``), ``max_retries``,
+    ``deadline`` (seconds for a whole call, retries and fallbacks included), ``fallbacks``
+    (models tried in order when a call fails), ``guard`` (circuit breaker / rate limiter, asked
+    before every attempt), ``retry_budget`` (default: 20 % of recent traffic per deployment, at
+    least 3 concurrent retries; ``None``: off), ``default_headers``, ``providers``
+    (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``.
     """
 
     def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:
