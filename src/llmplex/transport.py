@@ -263,8 +263,10 @@ class AsyncTransport:
             # decode %3A to ":" (Bedrock model ids), and a SigV4 signature covers the path as encoded.
             return await session.request(
                 req.method, yarl.URL(req.url, encoded=True), data=req.body, headers=req.headers, allow_redirects=False,
+                # connect: waiting for a free pooled connection plus opening one (RELIABILITY B6:
+                # an exhausted pool is a typed timeout, not a hang).
                 timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=timeout.connect, sock_read=timeout.read
+                    total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
                 ),
             )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:

@@ -122,7 +122,9 @@ class CallPlan:
     def request(self, attempt: Attempt) -> HttpRequest:
         """The attempt's request, with the idempotency and retry-count headers."""
         req = attempt.call.build()
-        headers: dict[str, str] = {IDEMPOTENCY_HEADER: attempt.key, **req.headers}
+        headers = dict(req.headers)
+        if not any(name.lower() == "idempotency-key" for name in headers):
+            headers[IDEMPOTENCY_HEADER] = attempt.key
         headers[RETRY_COUNT_HEADER] = str(attempt.number)
         req.headers = headers
         # Every built-in adapter sends bytes; a body given as an iterator (a third-party adapter
