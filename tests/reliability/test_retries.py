@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import llmplex
-from llmplex._pipeline import Call, run_sync
 from llmplex._http import HttpRequest
+from llmplex._pipeline import Call, run_sync
 from llmplex._requests import CallSettings
 from llmplex.errors import RateLimitError, ServiceUnavailableError
 from llmplex.resilience.plan import IDEMPOTENCY_HEADER, RETRY_COUNT_HEADER, CallPlan

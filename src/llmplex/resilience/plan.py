@@ -69,6 +69,11 @@ def _usage(result: Any) -> tuple[int | None, int | None]:
     return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
 
 
+def _headers(resp: Any) -> dict[str, str]:
+    """Response headers with lower-case names, for the guard."""
+    return {k.lower(): v for k, v in resp.headers.items()} if resp is not None else {}
+
+
 class CallPlan:
     """The retry / fallback / deadline state of one logical call (sync and async alike)."""
 
@@ -153,7 +158,7 @@ class CallPlan:
         if attempt.admitted:
             prompt, completion = _usage(result)
             self._record(attempt, Outcome("success", self.clock() - attempt.started, resp.status, prompt, completion,
-                                          dict(resp.headers)))
+                                          _headers(resp)))
         self._end(attempt)
 
     def cancelled(self, attempt: Attempt) -> None:
@@ -169,7 +174,7 @@ class CallPlan:
             self._record(attempt, Outcome("cancelled"))
         elif attempt.admitted:
             self._record(attempt, Outcome(outcome_kind(error), self.clock() - attempt.started, error.status_code,
-                                          headers=dict(resp.headers) if resp is not None else {}))
+                                          headers=_headers(resp)))
         self._end(attempt)
         if isinstance(error, DeadlineExceededError):
             self._errors.append(error)
