@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._http import HttpRequest, HttpResponse
 from .._requests import Timeout
-from ..errors import DeadlineExceededError, LLMError
+from ..errors import APITimeoutError, DeadlineExceededError, LLMError
 from .deadline import Deadline, StreamTimer
 from .fallback import chain_errors, next_in_chain, outcome_kind
 from .guard import NO_GUARD, Outcome
@@ -169,6 +169,8 @@ class CallPlan:
     def failed(self, attempt: Attempt, error: LLMError, resp: HttpResponse | Any = None) -> None:
         """The attempt failed: tell the guard, then plan a retry, a fallback, or the end."""
         call = attempt.call
+        if self.stream and attempt.started and type(error) is APITimeoutError:
+            error = self.stream_timer(attempt).explain(error)  # no headers within first_token
         error = self._last = call.finish(error)
         if attempt.admitted and not attempt.started:  # admitted, then stopped before sending (the deadline)
             self._record(attempt, Outcome("cancelled"))
