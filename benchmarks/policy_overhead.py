@@ -25,13 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from llmplex._http import HttpRequest, HttpResponse  # noqa: E402
-from llmplex._pipeline import Call, run_sync  # noqa: E402
-from llmplex._requests import CallSettings, Timeout  # noqa: E402
-from llmplex.errors import ServiceUnavailableError  # noqa: E402
-from llmplex.resilience.budget import LocalRetryBudget  # noqa: E402
-from llmplex.resilience.guard import NO_GUARD, Guard  # noqa: E402
-from llmplex.resilience.plan import CallPlan  # noqa: E402
+from llmplex._http import HttpRequest, HttpResponse
+from llmplex._pipeline import Call, run_sync
+from llmplex._requests import CallSettings, Timeout
+from llmplex.errors import ServiceUnavailableError
+from llmplex.resilience.budget import LocalRetryBudget
+from llmplex.resilience.guard import NO_GUARD, Guard
+from llmplex.resilience.plan import CallPlan
 
 OK = HttpResponse(200, {"content-type": "application/json", "x-request-id": "req_1"}, b"{}")
 
