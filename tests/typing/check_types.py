@@ -40,7 +40,8 @@ def sync_calls(client: llmplex.Client) -> None:
     assert_type(parsed.choices[0].message.parsed, Person | None)
     chained = client.chat.completions.create(
         model=["anthropic/claude-sonnet-4-5", "openai/gpt-4o"], messages=MSGS,
-        fallbacks=["groq/llama-3.3-70b-versatile"], deadline=30.0, timeout=llmplex.Timeout(connect=5, read=120, first_token=30, idle=30),
+        fallbacks=["groq/llama-3.3-70b-versatile"], deadline=30.0,
+        timeout=llmplex.Timeout(connect=5, read=120, first_token=30, idle=30),
     )
     assert_type(chained, ChatCompletion)
     assert_type(client.embeddings.create(model=["openai/a", "together/b"], input="x", timeout={"read": 5}),
