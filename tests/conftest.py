@@ -108,8 +108,14 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+NO_BREAKER = {"breaker": False}
+"""For tests that script many failures in a row on one client to check what each call does: the
+circuit breaker (on by default) would turn the later ones into CircuitOpenError. The breaker has
+its own tests (tests/resilience, tests/reliability/test_policies_e2e.py)."""
+
+
 @pytest.fixture
 def api(mode: str, emu: Emulator) -> Iterator[Api]:
-    a = Api(mode, provider="openai", api_key="sk-test-key-123456", base_url=emu.base_url)
+    a = Api(mode, provider="openai", api_key="sk-test-key-123456", base_url=emu.base_url, router=NO_BREAKER)
     yield a
     a.close()

@@ -30,21 +30,21 @@ def test_precedence_env_yaml_runtime_constructor_request(tmp_path: Path) -> None
     env = {"GROQ_API_KEY": "from-env", "LLMPLEX_TIMEOUT": "11", "LLMPLEX_MAX_RETRIES": "4"}
     client = llmplex.Client(env=env, config_file=path if path.exists() else None)
     s = settings(client, "groq/llama")
-    assert s.api_key.reveal() == "from-env" and s.timeout == Timeout(11, 11) and s.max_retries == 4  # type: ignore[attr-defined]
+    assert s.api_key.reveal() == "from-env" and s.timeout == Timeout(11, 11, 11, 11) and s.max_retries == 4  # type: ignore[attr-defined]
 
     path.write_text("timeout: 12\nproviders:\n  groq:\n    api_key: from-yaml\n    max_retries: 1\n")
     client = llmplex.Client(env=env, config_file=path)
     s = settings(client, "groq/llama")
-    assert s.api_key.reveal() == "from-yaml" and s.timeout == Timeout(12, 12) and s.max_retries == 1  # type: ignore[attr-defined]
+    assert s.api_key.reveal() == "from-yaml" and s.timeout == Timeout(12, 12, 12, 12) and s.max_retries == 1  # type: ignore[attr-defined]
 
     llmplex.config.set("groq.api_key", "from-runtime")
     llmplex.config.set("timeout", 13)
     s = settings(client, "groq/llama")
-    assert s.api_key.reveal() == "from-runtime" and s.timeout == Timeout(13, 13)  # type: ignore[attr-defined]
+    assert s.api_key.reveal() == "from-runtime" and s.timeout == Timeout(13, 13, 13, 13)  # type: ignore[attr-defined]
 
     client = llmplex.Client(env=env, config_file=path, providers={"groq": {"api_key": "from-ctor"}}, timeout=14)
     s = settings(client, "groq/llama")
-    assert s.api_key.reveal() == "from-ctor" and s.timeout == Timeout(14, 14)  # type: ignore[attr-defined]
+    assert s.api_key.reveal() == "from-ctor" and s.timeout == Timeout(14, 14, 14, 14)  # type: ignore[attr-defined]
 
     s = settings(client, "groq/llama", api_key="from-request", timeout=(1, 2))
     assert s.api_key.reveal() == "from-request" and s.timeout == Timeout(1, 2)  # type: ignore[attr-defined]

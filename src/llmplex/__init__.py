@@ -26,6 +26,7 @@ from .errors import (
     ConflictError,
     ContentFilterError,
     ContextWindowExceededError,
+    DeadlineExceededError,
     InternalServerError,
     InvalidRequestError,
     InvalidResponseError,
@@ -49,6 +50,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from . import types
+    from ._requests import Timeout
     from .client import AsyncClient, Client
     from .conversation import (
         AsyncConversation,
@@ -95,6 +97,7 @@ __all__ = [
     "ContentFilterError",
     "ContextWindowExceededError",
     "Conversation",
+    "DeadlineExceededError",
     "DropOldest",
     "Embedding",
     "InternalServerError",
@@ -122,6 +125,7 @@ __all__ = [
     "StreamParseError",
     "StructuredOutputError",
     "Summarize",
+    "Timeout",
     "Tool",
     "ToolArgumentsError",
     "ToolExecutionError",
@@ -143,6 +147,7 @@ _LAZY = {
     "Client": ".client",
     "AsyncClient": ".client",
     "Stream": ".streaming",
+    "Timeout": "._requests",
     "AsyncStream": ".streaming",
     "ChatCompletion": ".legacy",
     "Completion": ".legacy",

@@ -7,7 +7,8 @@ and the adapter functions the drivers will run.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._media import MediaStep, inline_images, remote_image_urls
@@ -23,6 +24,8 @@ from .providers._completion_via_chat import (
 )
 from .providers.base import Adapter, BlockingCredentials, ProviderSpec
 from .registry import Registry, Route
+from .resilience.budget import RetryBudget
+from .resilience.guard import NO_GUARD, Deployment, Guard
 from .streaming import ChatCompletionAccumulator, CompletionAccumulator
 from .types.chat_params import ChatCompletionCreateParams
 from .types.completion_params import CompletionParams, EmbeddingParams
@@ -68,17 +71,23 @@ def _split(
     return params, options
 
 
-class CallFactory:
-    """Builds calls for one client."""
+_NOT_FOR_FALLBACKS = frozenset({"api_key", "base_url", "fallbacks"})
+"""Per-request options that belong to the first model only: its credentials never travel to
+another provider, and a fallback has no fallbacks of its own."""
 
-    def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None) -> None:
+
+@functools.lru_cache(maxsize=1024)
+class CallFactory:
+    """Builds calls for one client: each with its fallback calls, guard, deployment and budget."""
+
+    def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None,
+                 guard: Guard = NO_GUARD, budget: RetryBudget | None = None) -> None:
         self.registry = registry
         self.layers = layers
         self.default_provider = default_provider or layers.default_provider()
-        from .resilience.guard import NO_GUARD
-
-        self.guard: Guard = NO_GUARD
+        self.guard: Guard = guard
         """The client's breaker + limiter (``resilience.policy.PolicyGuard``), set by the client."""
+        self.budget = budget
         self.router: Router | None = None
         """Logical model names -> deployments in fallback order (``router.order(name)``)."""
 
@@ -95,6 +104,57 @@ class CallFactory:
         route = self.route(target.model)
         cfg = self.layers.settings(route.provider, route.spec)
         return self.deployment(route, _override(cfg, target.settings) if target.settings else cfg)
+
+    def _with_fallbacks(self, build: Callable[[dict[str, Any]], Call[Any]], kwargs: dict[str, Any]) -> Call[Any]:
+        """The call for the first model, its ``fallbacks`` the calls for the others, without repeats:
+        a logical model of the router expands to its deployments in the router's order (each with
+        its own settings); then the rest of a ``model=[...]`` list, then ``fallbacks=`` (per
+        request, else configured)."""
+        models = kwargs.get("model")
+        if isinstance(models, (list, tuple)):
+            if not models:
+                raise InvalidRequestError("model=[] is empty: give at least one model")
+            models = list(models)
+        else:
+            models = [models]
+        steps = [step for model in models for step in self._expand(model)]
+        first_model, first_settings = steps[0]
+        kwargs.update({"model": first_model, **first_settings})
+        own = dict(kwargs)  # building pops from kwargs; the fallbacks are built from the same
+        call = build(kwargs)
+        self._attach(call)
+        seen = {(first_model, tuple(sorted(first_settings.items())))}
+        rest: list[tuple[str, dict[str, Any]]] = []
+        for model, settings in [*steps[1:], *(s for m in call.settings.fallbacks for s in self._expand(m))]:
+            key = (model, tuple(sorted(settings.items())))
+            if key not in seen:
+                seen.add(key)
+                rest.append((model, settings))
+        if rest:
+            primary_only = set(self.registry.spec(call.provider).options)
+            shared = {k: v for k, v in own.items() if k not in _NOT_FOR_FALLBACKS and k not in primary_only}
+            fallbacks = []
+            for model, settings in rest:
+                fallback = build({**shared, "model": model, **settings})
+                self._attach(fallback)
+                fallbacks.append(fallback)
+            call.fallbacks = tuple(fallbacks)
+        return call
+
+    def _expand(self, model: Any) -> list[tuple[Any, dict[str, Any]]]:
+        """A model name as (model, per-request settings) steps: a router's logical model gives its
+        deployments in the router's current order; any other name is one step."""
+        if isinstance(model, str) and self.router is not None and model in self.router:
+            return [(choice.model, dict(choice.settings)) for choice in self.router.order(model)]
+        return [(model, {})]
+
+    def _attach(self, call: Call[Any]) -> None:
+        from .routing.health import deployment_for
+
+        cfg = call.settings
+        call.guard = self.guard
+        call.budget = self.budget
+        call.deployment = deployment_for(call.provider, call.model, cfg.base_url, cfg.api_key)
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""
@@ -118,7 +178,18 @@ class CallFactory:
         return cfg
 
     def chat(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
-        """A chat completion call."""
+        """A chat completion call (with its fallbacks)."""
+        return self._with_fallbacks(lambda kw: self._chat(kw, stream), kwargs)
+
+    def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
+        """A legacy text completion call (with its fallbacks)."""
+        return self._with_fallbacks(lambda kw: self._completion(kw, stream), kwargs)
+
+    def embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
+        """An embeddings call (with its fallbacks)."""
+        return self._with_fallbacks(self._embedding, kwargs)
+
+    def _chat(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
         model = kwargs.pop("model", None)
         messages = kwargs.pop("messages", None)
         _check_messages(messages)
@@ -146,7 +217,7 @@ class CallFactory:
             decoder=lambda: adapter.chat_stream_decoder(req),
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
-            output=plan,
+            output=plan, estimate=lambda: _estimate(req.messages),
         )
         if plan is not None and plan.mechanism == "tool":
             from .structured import MappedDecoder
@@ -157,7 +228,7 @@ class CallFactory:
             _bind_tools(call, tools)
         return call
 
-    def completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
+    def _completion(self, kwargs: dict[str, Any], stream: bool) -> Call[Any]:
         """A legacy text completion call (through chat where the provider has no endpoint)."""
         model = kwargs.pop("model", None)
         if "prompt" not in kwargs:
@@ -188,8 +259,7 @@ class CallFactory:
             accumulator=CompletionAccumulator,
         )
 
-    def embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
-        """An embeddings call."""
+    def _embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
         model = kwargs.pop("model", None)
         if "input" not in kwargs:
             raise InvalidRequestError("embeddings.create needs input=... (a string or a list of strings)")
@@ -213,6 +283,13 @@ class CallFactory:
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
         )
+
+
+def _estimate(messages: Any) -> int:
+    """The prompt's estimated tokens (for a guard limiting tokens per minute)."""
+    from .catalog.tokens import estimate_tokens
+
+    return estimate_tokens(m if isinstance(m, Mapping) else m.model_dump(exclude_none=True) for m in messages)
 
 
 def _asks_for_schema(value: Any) -> bool:

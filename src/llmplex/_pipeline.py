@@ -1,8 +1,15 @@
 """The twin drivers: run one call, synchronously or asynchronously.
 
 They are the only code that sleeps or sends. Everything they decide with is pure: the adapter
-builds and parses, ``resilience.retry`` says whether and when to try again. The two drivers are
-written out twice on purpose (STYLE.md rule 4) and tested as one.
+builds and parses; ``resilience.plan.CallPlan`` says which model to try, when, with which
+timeouts, and what to raise in the end (retries, retry budget, guard, fallbacks, deadline). The
+two drivers are written out twice on purpose (STYLE.md rule 4) and tested as one.
+
+Every attempt goes: wait the planned delay -> prepare the model's call once (image downloads,
+credential refresh) -> ``guard.admit`` and wait what it says -> send -> report success or failure
+to the plan (which tells the guard). A stream is handed over only once its first chunk arrived,
+so everything before the first chunk (error statuses, resets, a silent server) is retried or
+falls back; nothing after it is.
 """
 
 from __future__ import annotations
@@ -17,16 +24,21 @@ from ._http import HttpRequest, HttpResponse
 from ._media import MediaStep, fetch_async, fetch_sync
 from ._requests import CallSettings
 from .errors import APIStatusError, LLMError
-from .resilience.retry import parse_retry_after, retry_delay
+from .resilience.guard import NO_GUARD, Deployment, Guard
+from .resilience.plan import Attempt, CallPlan
+from .resilience.retry import parse_retry_after
 from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
 from .transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from .providers.base import BlockingCredentials
+    from .resilience.budget import RetryBudget
+    from .resilience.deadline import StreamTimer
 
 __all__ = ["Call", "run_async", "run_stream_async", "run_stream_sync", "run_sync"]
 
 T = TypeVar("T")
+_DEFAULT_DEPLOYMENT = Deployment("", "", "")
 
 
 @dataclass(slots=True)  # not frozen: built on every call, and frozen init costs ~4x
@@ -47,6 +59,20 @@ class Call(Generic[T]):
     """The structured-output plan (``llmplex.structured.StructuredPlan``) when a schema was asked."""
     credentials: BlockingCredentials | None = None
     """Credentials to refresh before the first attempt when they are not ready (async: off the loop)."""
+    guard: Guard = NO_GUARD
+    """Asked before and told after every attempt (circuit breaker, rate limiter …)."""
+    deployment: Deployment = _DEFAULT_DEPLOYMENT
+    """Where the call goes, for the guard and the retry budget (default: provider/model)."""
+    budget: RetryBudget | None = None
+    """The retry budget of the client (``None``: retries limited by ``max_retries`` only)."""
+    estimate: Callable[[], int] | None = None
+    """The prompt's estimated tokens, asked only by a guard (rate limits on tokens)."""
+    fallbacks: tuple[Call[Any], ...] = ()
+    """The calls to the fallback models, tried in order (see ``resilience.fallback``)."""
+
+    def __post_init__(self) -> None:
+        if self.deployment is _DEFAULT_DEPLOYMENT:
+            self.deployment = Deployment(self.provider, self.model, f"{self.provider}/{self.model}")
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -68,23 +94,23 @@ class Call(Generic[T]):
         error.scrub(self.settings.secrets())
         return error
 
-    def processor(self, req: HttpRequest, content_type: str | None = None) -> StreamProcessor[Any]:
+    def processor(
+        self, req: HttpRequest, content_type: str | None = None, timer: StreamTimer | None = None
+    ) -> StreamProcessor[Any]:
         """A fresh stream processor for this call (the response's content type picks the framing
-        where the request allows more than one)."""
+        where the request allows more than one; `timer` enforces the chunk timeouts)."""
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
-                               model=self.model, secrets=self.settings.secrets(), content_type=content_type)
+                               model=self.model, secrets=self.settings.secrets(), content_type=content_type,
+                               timer=timer)
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
-    """What runs once before the first attempt: image downloads, then a credential refresh."""
+    """What runs once per model before its first attempt: image downloads, then a credential refresh."""
     if call.media is not None:
         fetch_sync(call.media, transport)
     if call.credentials is not None and not call.credentials.ready():
-        try:
-            call.credentials.refresh()
-        except LLMError as exc:
-            raise call.finish(exc) from None
+        call.credentials.refresh()
 
 
 async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
@@ -94,85 +120,111 @@ async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
     if call.media is not None:
         await fetch_async(call.media, transport)
     if call.credentials is not None and not call.credentials.ready():
-        try:
-            await asyncio.to_thread(call.credentials.refresh)
-        except LLMError as exc:
-            raise call.finish(exc) from None
+        await asyncio.to_thread(call.credentials.refresh)
+
+
+def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> None:
+    """Wait the planned delay, prepare the model's call once, ask the guard and wait its delay."""
+    if attempt.delay:
+        time.sleep(attempt.delay)
+    if attempt.number == 0:
+        _prepare_sync(attempt.call, transport)
+    wait = plan.admit(attempt)
+    if wait:
+        time.sleep(wait)
+
+
+async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransport) -> None:
+    """Async twin of :func:`_before_sync`."""
+    if attempt.delay:
+        await asyncio.sleep(attempt.delay)
+    if attempt.number == 0:
+        await _prepare_async(attempt.call, transport)
+    wait = plan.admit(attempt)
+    if wait:
+        await asyncio.sleep(wait)
 
 
 def run_sync(call: Call[T], transport: SyncTransport) -> T:
-    """Send a call and parse the whole response, retrying as the policy says."""
-    _prepare_sync(call, transport)
-    attempt = 0
+    """Send a call and parse the whole response, retrying and falling back as the plan says."""
+    plan = CallPlan(call)
     while True:
+        attempt = plan.next()  # raises the final error when nothing is left to try
         try:
-            resp = transport.send(call.build(), call.settings.timeout)
+            _before_sync(plan, attempt, transport)
+            resp = transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                return call.parse(resp)
-            error = call.error_for(resp)
+                result: T = attempt.call.parse(resp)
+                plan.succeeded(attempt, resp, result)
+                return result
+            plan.failed(attempt, attempt.call.error_for(resp), resp)
         except LLMError as exc:
-            error = exc
-        delay = retry_delay(error, attempt, call.settings.max_retries)
-        if delay is None:
-            raise call.finish(error) from None
-        time.sleep(delay)
-        attempt += 1
+            plan.failed(attempt, exc)
+        except BaseException:
+            plan.cancelled(attempt)
+            raise
 
 
 async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     """Async twin of :func:`run_sync`."""
-    await _prepare_async(call, transport)
-    attempt = 0
+    plan = CallPlan(call)
     while True:
+        attempt = plan.next()
         try:
-            resp = await transport.send(call.build(), call.settings.timeout)
+            await _before_async(plan, attempt, transport)
+            resp = await transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                return call.parse(resp)
-            error = call.error_for(resp)
+                result: T = attempt.call.parse(resp)
+                plan.succeeded(attempt, resp, result)
+                return result
+            plan.failed(attempt, attempt.call.error_for(resp), resp)
         except LLMError as exc:
-            error = exc
-        delay = retry_delay(error, attempt, call.settings.max_retries)
-        if delay is None:
-            raise call.finish(error) from None
-        await asyncio.sleep(delay)
-        attempt += 1
+            plan.failed(attempt, exc)
+        except BaseException:
+            plan.cancelled(attempt)
+            raise
 
 
 def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
-    """Open a stream (retrying failures before the first byte) and hand it over."""
-    _prepare_sync(call, transport)
-    attempt = 0
+    """Open a stream and hand it over once its first chunk arrived (before that, failures are
+    retried or fall back)."""
+    plan = CallPlan(call, stream=True)
     while True:
+        attempt = plan.next()
         try:
-            req = call.build()
-            resp = transport.open_stream(req, call.settings.timeout)
+            _before_sync(plan, attempt, transport)
+            req = plan.request(attempt)
+            resp = transport.open_stream(req, plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                return Stream(resp, call.processor(req, resp.headers.get("content-type")))
-            error = call.error_for(resp.read_all())
+                processor = attempt.call.processor(req, resp.headers.get("content-type"), plan.stream_timer(attempt))
+                stream = Stream(resp, processor).prefetch()
+                plan.succeeded(attempt, resp, None)
+                return stream
+            plan.failed(attempt, attempt.call.error_for(resp.read_all()), resp)
         except LLMError as exc:
-            error = exc
-        delay = retry_delay(error, attempt, call.settings.max_retries)
-        if delay is None:
-            raise call.finish(error) from None
-        time.sleep(delay)
-        attempt += 1
+            plan.failed(attempt, exc)
+        except BaseException:
+            plan.cancelled(attempt)
+            raise
 
 
 async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
     """Async twin of :func:`run_stream_sync`."""
-    await _prepare_async(call, transport)
-    attempt = 0
+    plan = CallPlan(call, stream=True)
     while True:
+        attempt = plan.next()
         try:
-            req = call.build()
-            resp = await transport.open_stream(req, call.settings.timeout)
+            await _before_async(plan, attempt, transport)
+            req = plan.request(attempt)
+            resp = await transport.open_stream(req, plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                return AsyncStream(resp, call.processor(req, resp.headers.get("content-type")))
-            error = call.error_for(await resp.read_all())
+                processor = attempt.call.processor(req, resp.headers.get("content-type"), plan.stream_timer(attempt))
+                stream = await AsyncStream(resp, processor).prefetch()
+                plan.succeeded(attempt, resp, None)
+                return stream
+            plan.failed(attempt, attempt.call.error_for(await resp.read_all()), resp)
         except LLMError as exc:
-            error = exc
-        delay = retry_delay(error, attempt, call.settings.max_retries)
-        if delay is None:
-            raise call.finish(error) from None
-        await asyncio.sleep(delay)
-        attempt += 1
+            plan.failed(attempt, exc)
+        except BaseException:
+            plan.cancelled(attempt)
+            raise

@@ -13,23 +13,41 @@ __all__ = ["CallSettings", "ChatRequest", "CompletionRequest", "EmbeddingRequest
 
 @dataclass(frozen=True, slots=True)
 class Timeout:
-    """Connect and read timeouts in seconds (read: the longest wait for the next bytes)."""
+    """Timeouts in seconds (``None``: no limit).
+
+    ``connect``: opening the connection; ``read``: the longest wait for the next bytes of a
+    response; for streams also ``first_token``: from sending the request to the first chunk
+    (headers included: it fires even when the server never answers), and ``idle``: the longest
+    gap between two chunks (keep-alive comments do not count as chunks).
+
+    >>> Timeout(connect=2, read=30, first_token=10, idle=15)
+    Timeout(connect=2, read=30, first_token=10, idle=15)
+    """
 
     connect: float | None = 5.0
     read: float | None = 600.0
+    first_token: float | None = 60.0
+    idle: float | None = 60.0
 
     @classmethod
     def from_param(cls, value: object) -> Timeout:
-        """Accept ``Timeout``, seconds (for both), ``(connect, read)`` or ``None`` (no limit)."""
+        """Accept ``Timeout``, seconds (for all four), ``(connect, read)``, a mapping of some of
+        ``connect`` / ``read`` / ``first_token`` / ``idle``, or ``None`` (no limit at all)."""
         if isinstance(value, Timeout):
             return value
         if value is None:
-            return cls(None, None)
+            return cls(None, None, None, None)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return cls(float(value), float(value))
+            return cls(float(value), float(value), float(value), float(value))
         if isinstance(value, (tuple, list)) and len(value) == 2:
-            return cls(*(None if v is None else float(v) for v in value))
-        raise TypeError(f"timeout must be seconds, (connect, read) or None, not {value!r}")
+            connect, read = (None if v is None else float(v) for v in value)
+            return cls(connect, read)
+        if isinstance(value, Mapping) and value and set(value) <= set(cls.__dataclass_fields__):
+            return cls(**{k: None if v is None else float(v) for k, v in value.items()})
+        raise TypeError(
+            f"timeout must be seconds, (connect, read), a mapping of connect/read/first_token/idle "
+            f"or None, not {value!r}"
+        )
 
 
 DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -55,6 +73,10 @@ class CallSettings:
     drop_unsupported: bool = False
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
     """Largest image downloaded to inline an image URL for providers that take only bytes; 0: never."""
+    deadline: float | None = None
+    """Seconds for the whole call (every attempt, retry wait and fallback); ``None``: no deadline."""
+    fallbacks: tuple[str, ...] = ()
+    """Models tried in order when this one fails (see ``resilience.fallback``)."""
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:

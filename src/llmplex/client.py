@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,8 @@ from ._types import NOT_GIVEN, NotGiven
 from .config import ConfigLayers, SettingSource, Values, config, flatten, provider_keys
 from .errors import ConfigurationError
 from .registry import Registry, builtin_specs
+from .resilience.budget import LocalRetryBudget, RetryBudget
+from .resilience.guard import NO_GUARD, Guard
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
 from .resources.embeddings import AsyncEmbeddings, Embeddings
@@ -33,6 +35,10 @@ class _BaseClient:
         base_url: str | None = None,
         timeout: float | tuple[float, float] | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven = NOT_GIVEN,
+        fallbacks: Sequence[str] | NotGiven = NOT_GIVEN,
+        guard: Guard = NO_GUARD,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
         providers: Mapping[str, Mapping[str, Any]] | None = None,
         config_file: str | Path | None = None,
@@ -46,11 +52,8 @@ class _BaseClient:
                 "api_key= and base_url= on the client belong to one provider: also pass provider= "
                 "(e.g. Client(provider='openai_compatible', base_url=...)), or use providers={...}"
             )
-        data: dict[str, Any] = {}
-        if not isinstance(timeout, NotGiven):
-            data["timeout"] = timeout
-        if not isinstance(max_retries, NotGiven):
-            data["max_retries"] = max_retries
+        given = {"timeout": timeout, "max_retries": max_retries, "deadline": deadline, "fallbacks": fallbacks}
+        data: dict[str, Any] = {k: v for k, v in given.items() if not isinstance(v, NotGiven)}
         if default_headers:
             data["extra_headers"] = dict(default_headers)
         per_provider = {name: dict(values) for name, values in (providers or {}).items()}
@@ -72,15 +75,18 @@ class _BaseClient:
         registry = Registry(aliases=self._layers.aliases())
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
-        self._calls = CallFactory(registry, self._layers, provider)
+        budget = LocalRetryBudget() if isinstance(retry_budget, NotGiven) else retry_budget
+        self._calls = CallFactory(registry, self._layers, provider, guard, budget)
         from .catalog import model_price
         from .routing import build
 
         # Redis (when configured) is not contacted here: redis-py connects on the first command.
-        self._router, self._calls.guard = build(
+        self._router, policy_guard = build(
             self._layers.router(), self._calls.resolve_target, state=state,
             price=lambda d: model_price(d.provider, d.model),
         )
+        if guard is NO_GUARD:  # a guard given explicitly wins over the router's breaker + limiter
+            self._calls.guard = policy_guard
         self._calls.router = self._router
 
     @property
@@ -112,11 +118,16 @@ class Client(_BaseClient):
     ...     model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
 
     Keyword arguments: ``provider`` (the default for bare model names, and the provider
-    ``api_key`` / ``base_url`` belong to), ``timeout``, ``max_retries``, ``default_headers``,
-    ``providers`` (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``,
-    ``router`` (logical models, strategy, breaker, rate limits: the ``router:`` section of
-    llmplex.yaml), ``state`` (a ``MemoryState`` or ``RedisState`` to keep breaker and limiter
-    state in, instead of the one ``router.state`` names).
+    ``api_key`` / ``base_url`` belong to), ``timeout`` (seconds, ``(connect, read)`` or
+    :class:`~llmplex.Timeout` with stream ``first_token`` / ``idle``), ``max_retries``,
+    ``deadline`` (seconds for a whole call, retries and fallbacks included), ``fallbacks``
+    (models tried in order when a call fails), ``retry_budget`` (default: 20 % of recent traffic per
+    deployment, at least 3 concurrent retries; ``None``: off), ``default_headers``, ``providers``
+    (``{"groq": {"api_key": ...}, ...}``), ``config_file``, ``max_keepalive``, ``router`` (logical
+    models, strategy, circuit breaker, rate limits: the ``router:`` section of llmplex.yaml),
+    ``state`` (a ``MemoryState`` or ``RedisState`` to keep breaker and limiter state in, instead of
+    the one ``router.state`` names), ``guard`` (replaces the router's breaker + limiter: asked
+    before every attempt).
     """
 
     def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:

@@ -6,13 +6,14 @@ Precedence, lowest to highest::
 
 Within a layer, a provider's own value beats the global one. Settings (global or per provider):
 ``api_key`` (per provider only), ``base_url`` (per provider only), ``timeout``, ``max_retries``,
-``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, plus each provider's
+``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, ``deadline`` (seconds for a
+whole call, retries and fallbacks included), ``fallbacks`` (models tried when a call fails), plus each provider's
 options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``router`` (logical
 models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,
-``LLMPLEX_MAX_RETRIES``, ``LLMPLEX_DEFAULT_PROVIDER``. YAML: the file named by ``LLMPLEX_CONFIG``,
+``LLMPLEX_MAX_RETRIES``, ``LLMPLEX_DEADLINE``, ``LLMPLEX_DEFAULT_PROVIDER``. YAML: the file named by ``LLMPLEX_CONFIG``,
 else ``./llmplex.yaml``::
 
     timeout: 30
@@ -44,6 +45,7 @@ __all__ = ["Config", "ConfigLayers", "SettingSource", "config", "load_yaml"]
 
 _COMMON = (
     "timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported", "max_image_bytes",
+    "deadline", "fallbacks",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
 _GLOBAL_ONLY = ("default_provider", "router")
@@ -86,6 +88,12 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
         not isinstance(value, int) or isinstance(value, bool) or value < 0
     ):
         raise ConfigurationError(f"{where}: {key} must be an integer >= 0, got {value!r}")
+    if key == "deadline" and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf")
+    ):
+        raise ConfigurationError(f"{where}: deadline must be a number of seconds > 0, got {value!r}")
+    if key == "fallbacks":
+        return _model_list(value, where)
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
     return value
@@ -98,6 +106,14 @@ def _deployment_setting_keys() -> frozenset[str]:
 
     options = {name for spec in builtin_specs().values() for name in spec.options}
     return frozenset({*_COMMON, "api_key", "base_url", *options})
+
+
+def _model_list(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(m, str) and m for m in value):
+        raise ConfigurationError(f"{where}: fallbacks must be a list of model names, got {value!r}")
+    return tuple(value)
 
 
 def flatten(data: Mapping[str, Any], where: str, known: Callable[[str], set[str] | None]) -> Values:
@@ -151,7 +167,7 @@ def environment_layer(specs: Mapping[str, ProviderSpec], env: Mapping[str, str])
                 if env.get(name):
                     out[(spec.name, key)] = normalise_setting(key, env[name], f"${name}")
                     break
-    for key in ("timeout", "max_retries", "max_image_bytes", "default_provider"):
+    for key in ("timeout", "max_retries", "max_image_bytes", "deadline", "default_provider"):
         raw = env.get(f"LLMPLEX_{key.upper()}")
         if raw:
             out[(None, key)] = normalise_setting(key, _coerce_env(key, raw), f"$LLMPLEX_{key.upper()}")
@@ -160,7 +176,7 @@ def environment_layer(specs: Mapping[str, ProviderSpec], env: Mapping[str, str])
 
 def _coerce_env(key: str, raw: str) -> Any:
     try:
-        if key == "timeout":
+        if key in ("timeout", "deadline"):
             return float(raw)
         if key in ("max_retries", "max_image_bytes"):
             return int(raw)
@@ -359,6 +375,8 @@ class ConfigLayers:
             extra_body=self._merged(provider, "extra_body"),
             drop_unsupported=bool(self.lookup(provider, "drop_unsupported")[0]),
             max_image_bytes=self.lookup(provider, "max_image_bytes")[0],
+            deadline=self.lookup(provider, "deadline")[0],
+            fallbacks=self.lookup(provider, "fallbacks")[0] or (),
             options={name: v for name in spec.options if (v := self.lookup(provider, name)[0]) is not None},
         )
 
@@ -381,7 +399,8 @@ def _shown(key: str, value: Any) -> str:
     if isinstance(value, Secret):
         return "***" if value else "(empty)"
     if isinstance(value, Timeout):
-        return f"connect={value.connect}s read={value.read}s"
+        return (f"connect={value.connect}s read={value.read}s first_token={value.first_token}s "
+                f"idle={value.idle}s")
     if value is None:
         return "(not set)"
     if key == "extra_headers" and isinstance(value, Mapping):

@@ -10,6 +10,7 @@
     │   └── SchemaError                    a tool or response schema cannot be built or expressed
     ├── APIConnectionError                 the network failed (refused, reset, TLS, truncated body)
     │   ├── APITimeoutError                connect / read / first-token / idle timeout
+    │   │   └── DeadlineExceededError      the call's overall deadline passed (retries, fallbacks)
     │   └── StreamInterruptedError         a stream ended without its terminal event (.partial_text)
     ├── InvalidResponseError               the provider sent something we cannot parse
     │   └── StreamParseError               … inside a stream (.event_index)
@@ -55,6 +56,7 @@ __all__ = [
     "ConflictError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "DeadlineExceededError",
     "InternalServerError",
     "InvalidRequestError",
     "InvalidResponseError",
@@ -87,6 +89,9 @@ class LLMError(Exception):
     """
 
     status_code: int | None = None
+    attempts: tuple[LLMError, ...] = ()
+    """When a call with fallbacks (or a deadline) failed: the final error of every model tried,
+    in order (this one last); each one's ``__cause__`` is the one before. Empty otherwise."""
 
     def __init__(
         self,
@@ -187,6 +192,11 @@ class APIConnectionError(LLMError):
 
 class APITimeoutError(APIConnectionError):
     """A connect, read, time-to-first-token or idle timeout expired."""
+
+
+class DeadlineExceededError(APITimeoutError):
+    """The call's overall ``deadline`` passed before it could finish. ``__cause__`` is the last
+    attempt's error (when one was made); ``attempts`` lists the final error of each model tried."""
 
 
 class StreamInterruptedError(APIConnectionError):

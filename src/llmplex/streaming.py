@@ -9,7 +9,7 @@ error; a stream never ends quietly short.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._framing import Framer, framer_for
 from ._http import StreamFormat
@@ -27,6 +27,9 @@ from .types.chat import (
     Function,
 )
 from .types.completion import Completion, CompletionChoice
+
+if TYPE_CHECKING:
+    from .resilience.deadline import StreamTimer
 
 __all__ = [
     "AsyncStream",
@@ -241,8 +244,14 @@ class StreamProcessor(Generic[T]):
         model: str,
         secrets: list[str],
         content_type: str | None = None,
+        timer: StreamTimer | None = None,
     ) -> None:
         self._framer: Framer = framer_for(framing, content_type)
+        self._timer = timer
+        self.read_limit: Callable[[], float | None] | None = timer.read_limit if timer is not None else None
+        """Seconds the next network read may wait (first-token / idle timeouts, deadline)."""
+        self.delivered = 0
+        """Chunks produced so far."""
         self._decoder: StreamDecoder[T] = decoder
         self.accumulator: Accumulator = accumulator
         self._provider = provider
@@ -255,9 +264,13 @@ class StreamProcessor(Generic[T]):
         A generator, so that every chunk decoded before a bad event reaches the caller before
         the error does (RELIABILITY C4: no delta lost)."""
         add = self.accumulator.add
+        timer = self._timer
         for frame in self._framer.feed(data):
             for chunk in self._decoder.feed(frame):
                 add(chunk)  # type: ignore[arg-type]
+                self.delivered += 1
+                if timer is not None:
+                    timer.chunk()
                 yield chunk
 
     def close(self) -> list[T]:
@@ -268,14 +281,22 @@ class StreamProcessor(Generic[T]):
         out.extend(self._decoder.close())
         for chunk in out:
             self.accumulator.add(chunk)  # type: ignore[arg-type]
+        self.delivered += len(out)
         return out
 
     def fail(self, error: BaseException) -> LLMError:
-        """The typed error to raise for a failure mid-stream, carrying the partial text."""
-        if isinstance(error, StreamInterruptedError) or (
+        """The typed error to raise for a failure mid-stream, carrying the partial text. Before the
+        first chunk nothing was lost: a connection failure stays an ``APIConnectionError`` (which
+        the drivers retry); a read timeout names the limit it hit."""
+        if isinstance(error, APITimeoutError) and self._timer is not None:
+            error = self._timer.explain(error)
+        if self.delivered == 0 and isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError):
+            result: LLMError = APIConnectionError(f"the stream ended before its first chunk: {error.message}",
+                                                  provider=self._provider, model=self._model)
+        elif isinstance(error, StreamInterruptedError) or (
             isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError)
         ):
-            result: LLMError = StreamInterruptedError(
+            result = StreamInterruptedError(
                 f"the stream was interrupted: {error.message}",
                 partial_text=self.accumulator.text, provider=self._provider, model=self._model,
             )
@@ -338,6 +359,14 @@ class Stream(Generic[T]):
         for _ in self._iterator:
             pass
         return self._processor.accumulator.completion()
+
+    def prefetch(self) -> Stream[T]:
+        """Wait for the first chunk (raising what ended the stream before it); iteration then
+        starts with it. The drivers hand over a stream only after this."""
+        self._started = True
+        rest = self._iterator
+        self._iterator = _resume(next(rest, _NOTHING), rest)
+        return self
 
     def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
@@ -403,6 +432,13 @@ class AsyncStream(Generic[T]):
             pass
         return self._processor.accumulator.completion()
 
+    async def prefetch(self) -> AsyncStream[T]:
+        """Async twin of :meth:`Stream.prefetch`."""
+        self._started = True
+        rest = self._iterator
+        self._iterator = _aresume(await anext(rest, _NOTHING), rest)
+        return self
+
     async def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
         await self._iterator.aclose()
@@ -424,11 +460,33 @@ class AsyncStream(Generic[T]):
                 pass
 
 
+_NOTHING: Any = object()
+
+
+def _resume(first: T, rest: Generator[T, None, None]) -> Generator[T, None, None]:
+    try:
+        if first is not _NOTHING:
+            yield first
+        yield from rest
+    finally:
+        rest.close()
+
+
+async def _aresume(first: T, rest: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    try:
+        if first is not _NOTHING:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()
+
+
 def _sync_chunks(
     response: SyncStreamResponse, processor: StreamProcessor[T]
 ) -> Generator[T, None, None]:
     try:
-        for data in response.iter_bytes():
+        for data in response.iter_bytes(processor.read_limit):
             yield from processor.feed(data)
         yield from processor.close()
     except Exception as exc:
@@ -441,7 +499,7 @@ async def _async_chunks(
     response: AsyncStreamResponse, processor: StreamProcessor[T]
 ) -> AsyncGenerator[T, None]:
     try:
-        async for data in response.iter_bytes():
+        async for data in response.iter_bytes(processor.read_limit):
             for chunk in processor.feed(data):
                 yield chunk
         for chunk in processor.close():

@@ -8,7 +8,7 @@ redirects (a credential must not travel to another origin), and raise only llmpl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._http import HttpRequest, HttpResponse
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStreamResponse", "AsyncTransport", "SyncStreamResponse", "SyncTransport"]
 
 _CHUNK = 65536
+ReadLimit = Callable[[], "float | None"]
+"""Seconds the next read of a streamed body may wait (asked before each read; ``None``: no limit
+beyond the read timeout). How the stream timeouts and the deadline reach the socket."""
 _IN_PROCESS = "mock://"
 """URLs of the in-process ``mock`` provider, answered by ``llmplex.testing`` without sockets."""
 
@@ -70,20 +73,35 @@ class SyncStreamResponse:
         self.status = raw.status
         self.headers: Mapping[str, str] = raw.headers
 
-    def iter_bytes(self) -> Iterator[bytes]:
-        """Body bytes as they arrive."""
+    def iter_bytes(self, limit: ReadLimit | None = None) -> Iterator[bytes]:
+        """Body bytes as they arrive; before each read the socket's timeout is set to ``limit()``."""
         import urllib3
 
         raw = self._raw
         try:
             if raw.chunked and isinstance(raw, urllib3.HTTPResponse) and raw.supports_chunked_reads():
-                yield from raw.read_chunked(decode_content=True)
+                pieces: Iterator[bytes] = raw.read_chunked(decode_content=True)
             else:
-                while chunk := raw.read1(_CHUNK):
-                    yield chunk
+                pieces = iter(lambda: raw.read1(_CHUNK), b"")
+            while True:
+                if limit is not None:
+                    self._limit_next_read(limit())
+                piece = next(pieces, None)
+                if piece is None:
+                    break
+                yield piece
             self._finished = True
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise _urllib3_error(exc, self._req) from None
+
+    def _limit_next_read(self, seconds: float | None) -> None:
+        if seconds is None:
+            return
+        if seconds <= 0:
+            raise TimeoutError("read timed out")
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(seconds)
 
     def read_all(self) -> HttpResponse:
         """Read the rest of the body (used for error statuses)."""
@@ -163,13 +181,23 @@ class AsyncStreamResponse:
         self.status = raw.status
         self.headers: Mapping[str, str] = raw.headers
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive."""
+    async def iter_bytes(self, limit: ReadLimit | None = None) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive; each read waits at most ``limit()`` seconds."""
         import aiohttp
 
+        content = self._raw.content
         try:
-            async for chunk in self._raw.content.iter_any():
-                yield chunk
+            while True:
+                seconds = limit() if limit is not None else None
+                if seconds is None:
+                    piece = await content.readany()
+                elif seconds <= 0:
+                    raise asyncio.TimeoutError("read timed out")
+                else:
+                    piece = await asyncio.wait_for(content.readany(), seconds)
+                if not piece:
+                    break
+                yield piece
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise _connection_error(exc, self._req) from None
 
@@ -235,8 +263,10 @@ class AsyncTransport:
             # decode %3A to ":" (Bedrock model ids), and a SigV4 signature covers the path as encoded.
             return await session.request(
                 req.method, yarl.URL(req.url, encoded=True), data=req.body, headers=req.headers, allow_redirects=False,
+                # connect: waiting for a free pooled connection plus opening one (RELIABILITY B6:
+                # an exhausted pool is a typed timeout, not a hang).
                 timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=timeout.connect, sock_read=timeout.read
+                    total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
                 ),
             )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:

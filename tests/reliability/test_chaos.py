@@ -10,6 +10,7 @@ import random
 
 import llmplex
 from llmplex.testing import Emulator, Fault, Reply
+from tests.conftest import NO_BREAKER
 
 CALLS = 1000
 FAULTS = {"reset": 50, "rate_limited": 50, "stalled": 20, "bad_json": 10}
@@ -45,8 +46,11 @@ def test_chaos_streams_all_end_typed_and_nothing_leaks(emu: Emulator) -> None:
     emu.enqueue(*_script())
 
     async def scenario() -> collections.Counter[str]:
+        # Each fault must land as its own error: no retries, no breaker (5 failures in a row would
+        # turn later calls into CircuitOpenError; the breaker has its own tests).
         client = llmplex.AsyncClient(providers={"openai": {"api_key": "sk-chaos", "base_url": emu.base_url,
-                                                           "timeout": [5, 2], "max_retries": 0}})
+                                                           "timeout": [5, 2], "max_retries": 0}},
+                                     router=NO_BREAKER, retry_budget=None)
         baseline = len(asyncio.all_tasks())
 
         async def one() -> str:

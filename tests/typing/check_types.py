@@ -38,6 +38,14 @@ def sync_calls(client: llmplex.Client) -> None:
     parsed = client.chat.completions.parse(model="m", messages=MSGS, response_format=Person, max_validation_retries=1)
     assert_type(parsed, ParsedChatCompletion[Person])
     assert_type(parsed.choices[0].message.parsed, Person | None)
+    chained = client.chat.completions.create(
+        model=["anthropic/claude-sonnet-4-5", "openai/gpt-4o"], messages=MSGS,
+        fallbacks=["groq/llama-3.3-70b-versatile"], deadline=30.0,
+        timeout=llmplex.Timeout(connect=5, read=120, first_token=30, idle=30),
+    )
+    assert_type(chained, ChatCompletion)
+    assert_type(client.embeddings.create(model=["openai/a", "together/b"], input="x", timeout={"read": 5}),
+                CreateEmbeddingResponse)
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
     assert_type(client.chat.completions.parse(model="m", messages=MSGS, response_format=schema),
                 ParsedChatCompletion[Any])

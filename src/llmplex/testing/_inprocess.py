@@ -81,8 +81,8 @@ class InProcessStream:
         self.headers: Mapping[str, str] = _headers(plan)
         self._segments = [s.data for s in plan.segments if s.data]
 
-    def iter_bytes(self) -> Iterator[bytes]:
-        """The body, one segment at a time."""
+    def iter_bytes(self, limit: object = None) -> Iterator[bytes]:
+        """The body, one segment at a time (no waits: `limit` has nothing to bound)."""
         yield from self._segments
 
     def read_all(self) -> HttpResponse:
@@ -96,7 +96,7 @@ class InProcessStream:
 class AsyncInProcessStream(InProcessStream):
     """Async flavour of :class:`InProcessStream`."""
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def iter_bytes(self, limit: object = None) -> AsyncIterator[bytes]:  # type: ignore[override]
         """The body, one segment at a time."""
         for segment in self._segments:
             yield segment

@@ -216,8 +216,9 @@ ResponseFormat = Union[ResponseFormatText, ResponseFormatJSONObject, ResponseFor
 class ChatParams(TypedDict, total=False):
     """Every OpenAI chat parameter except ``stream`` (which selects the return type)."""
 
-    model: Required[str]
-    """``"provider/model"``, e.g. ``"groq/llama-3.3-70b-versatile"``; a bare name goes through the catalog."""
+    model: Required[str | Sequence[str]]
+    """``"provider/model"``, e.g. ``"groq/llama-3.3-70b-versatile"``; a bare name goes through the catalog.
+    A list is a fallback chain: the first model, then the next ones in order when it fails."""
     messages: Required[Sequence[ChatCompletionMessageParam]]
     audio: Mapping[str, Any] | None
     frequency_penalty: float | None

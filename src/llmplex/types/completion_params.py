@@ -16,7 +16,7 @@ __all__ = ["CompletionCreateParams", "CompletionParams", "EmbeddingCreateParams"
 class CompletionParams(TypedDict, total=False):
     """Every OpenAI legacy completion parameter except ``stream``."""
 
-    model: Required[str]
+    model: Required[str | Sequence[str]]
     prompt: Required[str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]]
     best_of: int | None
     echo: bool | None
@@ -42,7 +42,7 @@ class CompletionCreateParams(CompletionParams, RequestOptions, total=False):
 class EmbeddingParams(TypedDict, total=False):
     """Every OpenAI embeddings parameter."""
 
-    model: Required[str]
+    model: Required[str | Sequence[str]]
     input: Required[str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]]
     dimensions: int
     encoding_format: Literal["float", "base64"]

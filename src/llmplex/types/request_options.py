@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 from typing_extensions import TypedDict
 
+from .._requests import Timeout
+
 __all__ = ["RequestOptions", "TimeoutParam"]
 
-TimeoutParam = float | tuple[float, float] | None
-"""Seconds for the whole read, or ``(connect, read)``; ``None`` for no read timeout."""
+TimeoutParam: TypeAlias = float | tuple[float, float] | Mapping[str, float | None] | Timeout | None
+"""Seconds (connect, read, stream first token and idle gap alike), ``(connect, read)``, a mapping
+or :class:`~llmplex.Timeout` naming some of ``connect`` / ``read`` / ``first_token`` / ``idle``;
+``None`` for no limit."""
 
 
 class RequestOptions(TypedDict, total=False):
@@ -20,6 +24,11 @@ class RequestOptions(TypedDict, total=False):
     base_url: str
     timeout: TimeoutParam
     max_retries: int
+    deadline: float | None
+    """Seconds for the whole call: every attempt, retry wait and fallback (and a stream's chunks)."""
+    fallbacks: Sequence[str]
+    """Models tried in order when the model fails (after its retries), overflows its context
+    window or has an open circuit: ``["openai/gpt-4o", "groq/llama-3.3-70b-versatile"]``."""
     extra_headers: Mapping[str, str]
     """Sent as HTTP headers (merged over the configured ones)."""
     extra_query: Mapping[str, str]

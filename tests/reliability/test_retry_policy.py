@@ -102,3 +102,16 @@ def test_backoff_bounds(attempt: int) -> None:
 
 def test_plain_llm_error_without_status_is_not_retried() -> None:
     assert retry_delay(LLMError("odd"), 0, 2) is None
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("", 0.5), ("-10", 0.5), ("0", 0.0), ("inf", 0.5), ("nan", 0.5), ("1e35", None), ("abc", 0.5),
+     ("Fri, 29 Sep 100000 10:00:00 GMT", 0.5), ("2", 2.0), ("60", 60.0), ("61", None), (http_date(20), 20.0),
+     (http_date(-20), 0.0)],
+)
+def test_hostile_retry_after_gives_the_documented_delay(retry_after: str, expected: float | None) -> None:
+    """RELIABILITY A3: a value the parser refuses falls back to backoff (0.5 s for the first
+    retry without jitter); one above the 60 s cap is not retried; none raises."""
+    error = RateLimitError("slow", status_code=429, retry_after=parse_retry_after({"retry-after": retry_after}, NOW))
+    assert retry_delay(error, 0, 2, rand=lambda: 0.0) == expected
