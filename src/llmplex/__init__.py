@@ -50,6 +50,7 @@ from .errors import (
 if TYPE_CHECKING:
     from . import types
     from .client import AsyncClient, Client
+    from .catalog import count_tokens
     from .conversation import (
         AsyncConversation,
         Conversation,
@@ -131,6 +132,7 @@ __all__ = [
     "UnsupportedParameterError",
     "__version__",
     "config",
+    "count_tokens",
     "preload",
     "tool",
     "types",
@@ -159,6 +161,7 @@ _LAZY = {
     "PostgresStore": ".conversation",
     "SQLiteStore": ".conversation",
     "Summarize": ".conversation",
+    "count_tokens": ".catalog",
 }
 
 

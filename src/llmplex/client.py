@@ -33,6 +33,7 @@ class _BaseClient:
         providers: Mapping[str, Mapping[str, Any]] | None = None,
         config_file: str | Path | None = None,
         env: Mapping[str, str] | None = None,
+        catalog: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         specs = builtin_specs()
         if (api_key is not None or base_url is not None) and provider is None:
@@ -56,6 +57,8 @@ class _BaseClient:
                 own["base_url"] = base_url
         if per_provider:
             data["providers"] = per_provider
+        if catalog is not None:
+            data["catalog"] = catalog
         constructor: Values = flatten(data, "Client(...)", lambda p: provider_keys(specs.get(p)))
         self._layers = ConfigLayers(
             specs, constructor, config, env=env,
@@ -74,6 +77,14 @@ class _BaseClient:
         """
         spec = self._calls.registry.spec(provider)
         return self._layers.describe(provider, spec)
+
+    def catalog_overrides(self) -> dict[str, dict[str, Any]]:
+        """This client's configured catalog entries (``catalog:`` of every layer), to pass as
+        ``overrides=`` to ``llmplex.catalog.model_info`` / ``cost_of``.
+
+        >>> llmplex.catalog.cost_of("openai", "gpt-4o", usage, overrides=client.catalog_overrides())  # doctest: +SKIP
+        """
+        return self._layers.catalog()
 
     def __repr__(self) -> str:
         default = self._calls.default_provider

@@ -7,7 +7,9 @@ Precedence, lowest to highest::
 Within a layer, a provider's own value beats the global one. Settings (global or per provider):
 ``api_key`` (per provider only), ``base_url`` (per provider only), ``timeout``, ``max_retries``,
 ``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, plus each provider's
-options (``api_version``, ``app_name`` …). Global only: ``default_provider``.
+options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``catalog`` (model entries laid over the shipped catalog:
+``{provider: {model: {context_window, max_output_tokens, capabilities, prices}}}``, see
+docs/cost.md).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,
@@ -44,7 +46,7 @@ _COMMON = (
     "timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported", "max_image_bytes",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
-_GLOBAL_ONLY = ("default_provider",)
+_GLOBAL_ONLY = ("default_provider", "catalog")
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
 _DEFAULTS: dict[str, Any] = {
     "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
@@ -80,6 +82,13 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
         not isinstance(value, int) or isinstance(value, bool) or value < 0
     ):
         raise ConfigurationError(f"{where}: {key} must be an integer >= 0, got {value!r}")
+    if key == "catalog":
+        from .catalog._data import validate_overrides
+
+        problems = validate_overrides(value, where)
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return value
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
     return value
@@ -304,6 +313,15 @@ class ConfigLayers:
                 value = values.get((scope, key))
                 if value:
                     merged.update(value)
+        return merged
+
+    def catalog(self) -> dict[str, dict[str, Any]]:
+        """The configured catalog entries, ``{provider: {model: entry}}``: every layer's
+        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's."""
+        merged: dict[str, dict[str, Any]] = {}
+        for _, values in reversed(self._layers()):
+            for provider, models in (values.get((None, "catalog")) or {}).items():
+                merged.setdefault(provider, {}).update(models)
         return merged
 
     def default_provider(self) -> str | None:
