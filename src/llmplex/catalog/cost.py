@@ -101,7 +101,9 @@ def _counts(usage: Any) -> tuple[int, int, int, int, int]:
     """(prompt, cached read, cache written, completion, reasoning) of an OpenAI-shaped usage."""
     prompt, completion = _int(_get(usage, "prompt_tokens")), _int(_get(usage, "completion_tokens"))
     details, out_details = _get(usage, "prompt_tokens_details"), _get(usage, "completion_tokens_details")
-    cached, written = _int(_get(details, "cached_tokens")), _int(_get(details, "cache_creation_tokens"))
+    cached = _int(_get(details, "cached_tokens"))
+    # OpenRouter reports cache writes as prompt_tokens_details.cache_write_tokens
+    written = _int(_get(details, "cache_creation_tokens") or _get(details, "cache_write_tokens"))
     billed = _get(usage, "billed_units")  # Cohere: what is charged, not what was processed
     if isinstance(billed, Mapping):
         prompt, completion, cached, written = _int(billed.get("input_tokens")), _int(billed.get("output_tokens")), 0, 0
