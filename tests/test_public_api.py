@@ -18,7 +18,7 @@ EXPECTED = {
     "Stream", "StreamInterruptedError", "Timeout", "StreamParseError", "StructuredOutputError", "Tool",
     "ToolArgumentsError", "ToolExecutionError", "MaxTurnsExceededError", "ToolRunResult", "ToolRunEvent",
     "ToolRunChunk", "ToolStarted", "ToolFinished", "ToolRunFinished", "UnsupportedParameterError",
-    "__version__", "config", "preload", "tool", "types", "MemoryState", "RedisState",
+    "__version__", "config", "count_tokens", "preload", "tool", "types", "MemoryState", "RedisState",
 }
 
 

@@ -51,6 +51,7 @@ from .errors import (
 if TYPE_CHECKING:
     from . import types
     from ._requests import Timeout
+    from .catalog import count_tokens
     from .client import AsyncClient, Client
     from .conversation import (
         AsyncConversation,
@@ -138,6 +139,7 @@ __all__ = [
     "UnsupportedParameterError",
     "__version__",
     "config",
+    "count_tokens",
     "preload",
     "tool",
     "types",
@@ -169,6 +171,7 @@ _LAZY = {
     "Summarize": ".conversation",
     "MemoryState": ".resilience.state",
     "RedisState": ".resilience.state",
+    "count_tokens": ".catalog",
 }
 
 

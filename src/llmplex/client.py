@@ -45,6 +45,7 @@ class _BaseClient:
         env: Mapping[str, str] | None = None,
         router: Mapping[str, Any] | RouterConfig | None = None,
         state: State | None = None,
+        catalog: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         specs = builtin_specs()
         if (api_key is not None or base_url is not None) and provider is None:
@@ -67,6 +68,8 @@ class _BaseClient:
             data["providers"] = per_provider
         if router is not None:
             data["router"] = router
+        if catalog is not None:
+            data["catalog"] = catalog
         constructor: Values = flatten(data, "Client(...)", lambda p: provider_keys(specs.get(p)))
         self._layers = ConfigLayers(
             specs, constructor, config, env=env,
@@ -103,6 +106,14 @@ class _BaseClient:
         """
         spec = self._calls.registry.spec(provider)
         return self._layers.describe(provider, spec)
+
+    def catalog_overrides(self) -> dict[str, dict[str, Any]]:
+        """This client's configured catalog entries (``catalog:`` of every layer), to pass as
+        ``overrides=`` to ``llmplex.catalog.model_info`` / ``cost_of``.
+
+        >>> llmplex.catalog.cost_of("openai", "gpt-4o", usage, overrides=client.catalog_overrides())  # doctest: +SKIP
+        """
+        return self._layers.catalog()
 
     def __repr__(self) -> str:
         default = self._calls.default_provider

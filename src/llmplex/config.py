@@ -9,7 +9,9 @@ Within a layer, a provider's own value beats the global one. Settings (global or
 ``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, ``deadline`` (seconds for a
 whole call, retries and fallbacks included), ``fallbacks`` (models tried when a call fails), plus each provider's
 options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``router`` (logical
-models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``).
+models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``),
+and ``catalog`` (model entries laid over the shipped catalog, ``{provider: {model: {context_window,
+max_output_tokens, capabilities, prices}}}``; see docs/cost.md).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,
@@ -48,7 +50,7 @@ _COMMON = (
     "deadline", "fallbacks",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
-_GLOBAL_ONLY = ("default_provider", "router")
+_GLOBAL_ONLY = ("default_provider", "router", "catalog")
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
 _DEFAULTS: dict[str, Any] = {
     "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
@@ -70,20 +72,11 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
             raise ConfigurationError(f"{where}: {exc}") from None
     if value is None:
         return None
-    if key == "router":
-        from .routing.config import parse_router
-
-        return parse_router(value, where, _deployment_setting_keys())
+    structured = _STRUCTURED.get(key)
+    if structured is not None:
+        return structured(value, where)
     if _is_secret_name(key) and not isinstance(value, Secret):
-        if not isinstance(value, str):
-            raise ConfigurationError(f"{where}: {key} must be a string")
-        if not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
-            # it goes in an HTTP header: say so now, not as a confusing connection error later
-            raise ConfigurationError(
-                f"{where}: {key} contains spaces, control or non-ASCII characters (an ellipsis from a "
-                f"truncated copy?); credentials are plain ASCII: copy it again in full"
-            )
-        return Secret(value)
+        return _secret(key, value, where)
     if key in ("max_retries", "max_image_bytes") and (
         not isinstance(value, int) or isinstance(value, bool) or value < 0
     ):
@@ -92,10 +85,35 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
         not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf")
     ):
         raise ConfigurationError(f"{where}: deadline must be a number of seconds > 0, got {value!r}")
-    if key == "fallbacks":
-        return _model_list(value, where)
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _secret(key: str, value: Any, where: str) -> Secret:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{where}: {key} must be a string")
+    if not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
+        # it goes in an HTTP header: say so now, not as a confusing connection error later
+        raise ConfigurationError(
+            f"{where}: {key} contains spaces, control or non-ASCII characters (an ellipsis from a "
+            f"truncated copy?); credentials are plain ASCII: copy it again in full"
+        )
+    return Secret(value)
+
+
+def _router(value: Any, where: str) -> Any:
+    from .routing.config import parse_router
+
+    return parse_router(value, where, _deployment_setting_keys())
+
+
+def _catalog(value: Any, where: str) -> Any:
+    from .catalog._data import validate_overrides
+
+    problems = validate_overrides(value, where)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     return value
 
 
@@ -114,6 +132,10 @@ def _model_list(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(m, str) and m for m in value):
         raise ConfigurationError(f"{where}: fallbacks must be a list of model names, got {value!r}")
     return tuple(value)
+
+
+_STRUCTURED: dict[str, Callable[[Any, str], Any]] = {"router": _router, "fallbacks": _model_list, "catalog": _catalog}
+"""Settings with a structure of their own, checked by their own parser."""
 
 
 def flatten(data: Mapping[str, Any], where: str, known: Callable[[str], set[str] | None]) -> Values:
@@ -343,6 +365,15 @@ class ConfigLayers:
 
         value, _ = self.lookup("", "router")
         return value if isinstance(value, RouterConfig) else RouterConfig()
+
+    def catalog(self) -> dict[str, dict[str, Any]]:
+        """The configured catalog entries, ``{provider: {model: entry}}``: every layer's
+        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's."""
+        merged: dict[str, dict[str, Any]] = {}
+        for _, values in reversed(self._layers()):
+            for provider, models in (values.get((None, "catalog")) or {}).items():
+                merged.setdefault(provider, {}).update(models)
+        return merged
 
     def default_provider(self) -> str | None:
         """The configured provider for bare model names."""

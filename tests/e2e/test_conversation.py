@@ -121,7 +121,7 @@ def test_the_catalog_window_applies_and_unknown_models_are_never_trimmed(api: Ap
     thread.send(first)
     thread.send(second)
     assert first not in emu.last_request.text() and second in emu.last_request.text()
-    unknown = Thread(api, model=GPT)  # gpt-4o: no window in the catalog yet
+    unknown = Thread(api, model="openai/gpt-unlisted")  # a model the catalog has no window for
     emu.enqueue(Reply("one"), Reply("two"))
     unknown.send(first)
     unknown.send(second)

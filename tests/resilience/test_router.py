@@ -82,12 +82,13 @@ def test_lowest_latency_follows_the_ewma() -> None:
 
 
 def test_lowest_cost_puts_unpriced_deployments_last_in_configured_order() -> None:
+    unpriced = "fireworks/accounts/fireworks/models/deepseek-v3"  # neither configured nor in the catalog
     client = client_with("lowest-cost", models={"deepseek-chat": [
-        DEEPSEEK[0], {"model": DEEPSEEK[1], "input_price": 0.6, "output_price": 0.8},
+        unpriced, {"model": DEEPSEEK[1], "input_price": 0.6, "output_price": 0.8},
         {"model": DEEPSEEK[2], "input_price": 0.27, "output_price": 1.1}, "together/deepseek-ai/DeepSeek-V3",
     ]})
     order = [c.model for c in client.router.order("deepseek-chat")]
-    assert order == [DEEPSEEK[2], DEEPSEEK[1], DEEPSEEK[0], "together/deepseek-ai/DeepSeek-V3"]
+    assert order == [DEEPSEEK[2], DEEPSEEK[1], unpriced, "together/deepseek-ai/DeepSeek-V3"]
 
 
 def test_deployment_settings_and_ids() -> None:

@@ -1,21 +1,40 @@
-"""Model facts as data, shipped in the package (never fetched at run time).
+"""Model facts as data, shipped in the package (never fetched at run time): limits, prices with
+their sources, capabilities; the cost of a call; token counts before one.
 
 ``provider_for_model("gpt-4o")`` -> ``"openai"``: prefixes are matched longest first; a name no
 prefix matches returns ``None`` and the caller falls back to the default provider.
-``model_limits("anthropic", "claude-sonnet-4-5-20250929")`` -> context window and max output
-tokens from ``models.json`` (read on first use), or ``None`` for a model the catalog does not know.
+:func:`model_info` / :func:`model_limits` look a model up (``models.json`` is read on first use),
+:func:`cost_of` / :func:`price` price a usage, :func:`count_tokens` counts a prompt.
+
+Configured entries (``catalog:`` in llmplex.yaml, ``llmplex.config.update({"catalog": ...})``,
+``Client(catalog=...)``) are laid over the shipped ones; see docs/cost.md.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from .cost import Cost, CostItem, Unpriced, cost_of, price
+from .info import Capabilities, ModelInfo, ModelLimits, Prices, Source, model_info, model_limits
+from .tokens import TokenCount, count_tokens
 
-__all__ = ["BARE_NAME_PREFIXES", "ModelLimits", "model_limits", "model_price", "provider_for_model"]
+__all__ = [
+    "BARE_NAME_PREFIXES",
+    "Capabilities",
+    "Cost",
+    "CostItem",
+    "ModelInfo",
+    "ModelLimits",
+    "Prices",
+    "Source",
+    "TokenCount",
+    "Unpriced",
+    "cost_of",
+    "count_tokens",
+    "model_info",
+    "model_limits",
+    "model_price",
+    "price",
+    "provider_for_model",
+]
 
 BARE_NAME_PREFIXES: dict[str, str] = {
     "gpt-": "openai",
@@ -55,37 +74,15 @@ def provider_for_model(model: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class ModelLimits:
-    """How much one model reads and writes, in tokens."""
-
-    context_window: int
-    max_output_tokens: int
-
-
-_SNAPSHOT = re.compile(r"(-\d{8}|-latest|@\d{8}|-v\d+:\d+)$")
-
-
-@functools.cache
-def _models() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((Path(__file__).parent / "models.json").read_text(encoding="utf-8"))
-    return data
-
-
-def model_limits(provider: str, model: str) -> ModelLimits | None:
-    """The catalog's limits for a provider's model id (date / ``-latest`` suffixes ignored)."""
-    entries = _models().get(provider, {})
-    entry = entries.get(model) or entries.get(_SNAPSHOT.sub("", model))
-    if not isinstance(entry, dict):
-        return None
-    return ModelLimits(entry["context_window"], entry["max_output_tokens"])
-
-
 def model_price(provider: str, model: str) -> float | None:
-    """USD per million tokens (input + output) from the catalog's optional ``input_price`` and
-    ``output_price`` fields, or ``None`` when the catalog has no price for the model."""
-    entries = _models().get(provider, {})
-    entry = entries.get(model) or entries.get(_SNAPSHOT.sub("", model))
-    if not isinstance(entry, dict) or "input_price" not in entry:
+    """USD per million tokens, input + output, from the catalog (``None`` when either is unknown):
+    what the router's ``lowest-cost`` strategy compares."""
+    info = model_info(provider, model)
+    if info is None:
         return None
-    return float(entry["input_price"]) + float(entry.get("output_price", 0.0))
+    if info.local:
+        return 0.0
+    prices = info.prices
+    if prices is None or prices.input is None or prices.output is None:
+        return None
+    return float(prices.input + prices.output)

