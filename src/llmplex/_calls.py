@@ -16,6 +16,7 @@ from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRe
 from ._types import NotGiven
 from .config import ConfigLayers, normalise_setting
 from .errors import ConfigurationError, InvalidRequestError, UnsupportedParameterError
+from .events import CallObserver, Metrics
 from .providers._completion_via_chat import (
     ChatBackedCompletionDecoder,
     chat_request_for,
@@ -67,10 +68,12 @@ def _split(
 class CallFactory:
     """Builds calls for one client."""
 
-    def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None) -> None:
+    def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None,
+                 metrics: Metrics | None = None) -> None:
         self.registry = registry
         self.layers = layers
         self.default_provider = default_provider or layers.default_provider()
+        self.metrics = metrics
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""
@@ -123,6 +126,7 @@ class CallFactory:
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
             output=plan,
+            events=CallObserver(self.metrics, route.provider, route.model, "chat", stream, messages),
         )
         if plan is not None and plan.mechanism == "tool":
             from .structured import MappedDecoder
@@ -145,6 +149,7 @@ class CallFactory:
         _check_capabilities(route, params, stream)
         adapter = self.registry.adapter(route)
         req = CompletionRequest(route.model, prompt, params, stream)
+        events = CallObserver(self.metrics, route.provider, route.model, "text_completion", stream, prompt)
         if route.spec.capabilities.completions:
             return Call(
                 provider=route.provider, model=route.model, settings=cfg,
@@ -152,7 +157,7 @@ class CallFactory:
                 parse=lambda resp: adapter.parse_completion_response(resp, req),
                 parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
                 decoder=lambda: adapter.completion_stream_decoder(req),
-                accumulator=CompletionAccumulator,
+                accumulator=CompletionAccumulator, events=events,
             )
         chat = chat_request_for(req, route.provider, cfg.drop_unsupported)
         return Call(
@@ -161,7 +166,7 @@ class CallFactory:
             parse=lambda resp: completion_from_chat(adapter.parse_chat_response(resp, chat)),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             decoder=lambda: ChatBackedCompletionDecoder(adapter.chat_stream_decoder(chat)),
-            accumulator=CompletionAccumulator,
+            accumulator=CompletionAccumulator, events=events,
         )
 
     def embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
@@ -188,6 +193,7 @@ class CallFactory:
             build=lambda: adapter.build_embedding_request(req, cfg),
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
+            events=CallObserver(self.metrics, route.provider, route.model, "embeddings", False, data),
         )
 
 

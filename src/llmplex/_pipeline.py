@@ -17,6 +17,7 @@ from ._http import HttpRequest, HttpResponse
 from ._media import MediaStep, fetch_async, fetch_sync
 from ._requests import CallSettings
 from .errors import APIStatusError, LLMError
+from .events._observer import NULL_OBSERVER, CallObserver, observed, observed_async
 from .resilience.retry import parse_retry_after, retry_delay
 from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
 from .transport import AsyncTransport, SyncTransport
@@ -47,6 +48,8 @@ class Call(Generic[T]):
     """The structured-output plan (``llmplex.structured.StructuredPlan``) when a schema was asked."""
     credentials: BlockingCredentials | None = None
     """Credentials to refresh before the first attempt when they are not ready (async: off the loop)."""
+    events: CallObserver = NULL_OBSERVER
+    """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -73,7 +76,8 @@ class Call(Generic[T]):
         where the request allows more than one)."""
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
-                               model=self.model, secrets=self.settings.secrets(), content_type=content_type)
+                               model=self.model, secrets=self.settings.secrets(), content_type=content_type,
+                               observer=self.events)
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
@@ -100,49 +104,57 @@ async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
             raise call.finish(exc) from None
 
 
+@observed
 def run_sync(call: Call[T], transport: SyncTransport) -> T:
     """Send a call and parse the whole response, retrying as the policy says."""
     _prepare_sync(call, transport)
     attempt = 0
     while True:
+        call.events.attempt(attempt)
         try:
             resp = transport.send(call.build(), call.settings.timeout)
             if 200 <= resp.status < 300:
-                return call.parse(resp)
+                return call.events.finished(call.parse(resp))
             error = call.error_for(resp)
         except LLMError as exc:
             error = exc
         delay = retry_delay(error, attempt, call.settings.max_retries)
         if delay is None:
             raise call.finish(error) from None
+        call.events.retry(error, delay)
         time.sleep(delay)
         attempt += 1
 
 
+@observed_async
 async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     """Async twin of :func:`run_sync`."""
     await _prepare_async(call, transport)
     attempt = 0
     while True:
+        call.events.attempt(attempt)
         try:
             resp = await transport.send(call.build(), call.settings.timeout)
             if 200 <= resp.status < 300:
-                return call.parse(resp)
+                return call.events.finished(call.parse(resp))
             error = call.error_for(resp)
         except LLMError as exc:
             error = exc
         delay = retry_delay(error, attempt, call.settings.max_retries)
         if delay is None:
             raise call.finish(error) from None
+        call.events.retry(error, delay)
         await asyncio.sleep(delay)
         attempt += 1
 
 
+@observed
 def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
     """Open a stream (retrying failures before the first byte) and hand it over."""
     _prepare_sync(call, transport)
     attempt = 0
     while True:
+        call.events.attempt(attempt)
         try:
             req = call.build()
             resp = transport.open_stream(req, call.settings.timeout)
@@ -154,15 +166,18 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
         delay = retry_delay(error, attempt, call.settings.max_retries)
         if delay is None:
             raise call.finish(error) from None
+        call.events.retry(error, delay)
         time.sleep(delay)
         attempt += 1
 
 
+@observed_async
 async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
     """Async twin of :func:`run_stream_sync`."""
     await _prepare_async(call, transport)
     attempt = 0
     while True:
+        call.events.attempt(attempt)
         try:
             req = call.build()
             resp = await transport.open_stream(req, call.settings.timeout)
@@ -174,5 +189,6 @@ async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncS
         delay = retry_delay(error, attempt, call.settings.max_retries)
         if delay is None:
             raise call.finish(error) from None
+        call.events.retry(error, delay)
         await asyncio.sleep(delay)
         attempt += 1

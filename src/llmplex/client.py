@@ -11,6 +11,7 @@ from ._calls import CallFactory
 from ._types import NOT_GIVEN, NotGiven
 from .config import ConfigLayers, SettingSource, Values, config, flatten, provider_keys
 from .errors import ConfigurationError
+from .events import Metrics, Session
 from .registry import Registry, builtin_specs
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
@@ -64,7 +65,16 @@ class _BaseClient:
         registry = Registry(aliases=self._layers.aliases())
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
-        self._calls = CallFactory(registry, self._layers, provider)
+        self.metrics = Metrics()
+        """This client's calls: ``client.metrics()`` is a snapshot (counts, errors by type, tokens, cost,
+        latency and time-to-first-token percentiles, per provider and model); ``client.metrics.reset()``."""
+        self._calls = CallFactory(registry, self._layers, provider, self.metrics)
+
+    def session(self, name: str, *, capacity: int | None = None) -> Session:
+        """A unit of work: ``with client.session("checkout-flow") as s:`` (or ``async with``) counts
+        the calls made inside it in ``s.metrics()`` and sends their events to ``s.subscribe(...)``
+        subscribers too (see docs/observability.md)."""
+        return Session(name, capacity=capacity)
 
     def describe_settings(self, provider: str) -> list[SettingSource]:
         """Every effective setting for ``provider`` and the layer it came from (keys redacted).

@@ -9,7 +9,7 @@ error; a stream never ends quietly short.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._framing import Framer, framer_for
 from ._http import StreamFormat
@@ -27,6 +27,9 @@ from .types.chat import (
     Function,
 )
 from .types.completion import Completion, CompletionChoice
+
+if TYPE_CHECKING:
+    from .events import CallObserver
 
 __all__ = [
     "AsyncStream",
@@ -102,6 +105,11 @@ class ChatCompletionAccumulator:
             if state is None:
                 state = self._choices[choice.index] = _ChoiceState()
             state.fold(choice)
+
+    @property
+    def usage(self) -> Any:
+        """The usage reported so far (the last chunk that carried one)."""
+        return self._usage
 
     @property
     def text(self) -> str:
@@ -202,6 +210,11 @@ class CompletionAccumulator:
                 self._finish[choice.index] = choice.finish_reason
 
     @property
+    def usage(self) -> Any:
+        """The usage reported so far (the last piece that carried one)."""
+        return self._usage
+
+    @property
     def text(self) -> str:
         """The text received so far for choice 0."""
         return "".join(self._texts.get(0, []))
@@ -227,8 +240,9 @@ Accumulator = ChatCompletionAccumulator | CompletionAccumulator
 class StreamProcessor(Generic[T]):
     """Pure stream pipeline: ``feed(bytes) -> chunks``, ``close() -> chunks``, ``fail(error)``.
 
-    ``finish`` is called with the accumulated result when the stream ends well (used to report
-    usage and events); secrets are scrubbed from every error it hands out.
+    ``observer`` (the call's :class:`~llmplex.events.CallObserver`) is shown chunks until the
+    first token (and every chunk when someone subscribed to them), and told how the stream ended;
+    secrets are scrubbed from every error it hands out.
     """
 
     def __init__(
@@ -241,7 +255,14 @@ class StreamProcessor(Generic[T]):
         model: str,
         secrets: list[str],
         content_type: str | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
+        if observer is None:
+            from .events._observer import NULL_OBSERVER
+
+            observer = NULL_OBSERVER
+        self.observer: CallObserver = observer
+        self._watch = True
         self._framer: Framer = framer_for(framing, content_type)
         self._decoder: StreamDecoder[T] = decoder
         self.accumulator: Accumulator = accumulator
@@ -258,6 +279,8 @@ class StreamProcessor(Generic[T]):
         for frame in self._framer.feed(data):
             for chunk in self._decoder.feed(frame):
                 add(chunk)  # type: ignore[arg-type]
+                if self._watch:
+                    self._watch = self.observer.chunk(chunk)
                 yield chunk
 
     def close(self) -> list[T]:
@@ -268,6 +291,9 @@ class StreamProcessor(Generic[T]):
         out.extend(self._decoder.close())
         for chunk in out:
             self.accumulator.add(chunk)  # type: ignore[arg-type]
+            if self._watch:
+                self._watch = self.observer.chunk(chunk)
+        self.observer.stream_finished(self.accumulator.usage, self.accumulator.completion)
         return out
 
     def fail(self, error: BaseException) -> LLMError:
@@ -284,10 +310,10 @@ class StreamProcessor(Generic[T]):
             result.provider = result.provider or self._provider
             result.model = result.model or self._model
         else:
-            return StreamInterruptedError(f"the stream failed: {type(error).__name__}",
-                                          partial_text=self.accumulator.text)
+            return self.observer.failed(StreamInterruptedError(f"the stream failed: {type(error).__name__}",
+                                                               partial_text=self.accumulator.text))
         result.scrub(self._secrets)
-        return result
+        return self.observer.failed(result)
 
 
 class Stream(Generic[T]):
@@ -341,6 +367,7 @@ class Stream(Generic[T]):
 
     def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
+        self._processor.observer.abandoned()
         self.response.close()
 
     def __enter__(self) -> Stream[T]:
@@ -406,6 +433,7 @@ class AsyncStream(Generic[T]):
     async def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
         await self._iterator.aclose()
+        self._processor.observer.abandoned()
         self.response.close()
 
     async def __aenter__(self) -> AsyncStream[T]:
@@ -434,6 +462,7 @@ def _sync_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
+        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 
@@ -449,6 +478,7 @@ async def _async_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
+        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 
