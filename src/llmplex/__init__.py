@@ -48,7 +48,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from . import types
+    from . import events, types
     from .client import AsyncClient, Client
     from .conversation import (
         AsyncConversation,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         SQLiteStore,
         Summarize,
     )
+    from .events import Session, session
     from .legacy import ChatCompletion, Completion, Embedding
     from .streaming import AsyncStream, Stream
     from .tools import (
@@ -114,6 +115,7 @@ __all__ = [
     "SchemaError",
     "Secret",
     "ServiceUnavailableError",
+    "Session",
     "Stream",
     "StreamInterruptedError",
     "StreamParseError",
@@ -131,7 +133,9 @@ __all__ = [
     "UnsupportedParameterError",
     "__version__",
     "config",
+    "events",
     "preload",
+    "session",
     "tool",
     "types",
 ]
@@ -159,6 +163,8 @@ _LAZY = {
     "PostgresStore": ".conversation",
     "SQLiteStore": ".conversation",
     "Summarize": ".conversation",
+    "Session": ".events",
+    "session": ".events",
 }
 
 
@@ -188,10 +194,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
         return value
-    if name == "types":
+    if name in ("types", "events"):
         import importlib
 
-        return importlib.import_module(".types", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'llmplex' has no attribute {name!r}")
 
 
