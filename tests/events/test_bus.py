@@ -19,7 +19,7 @@ USER = [{"role": "user", "content": "hi"}]
 
 def _event(n: int = 0) -> events.AttemptStarted:
     return events.AttemptStarted(call_id=f"c{n}", provider="p", model="m", deployment="p/m", operation="chat",
-                                 attempt=n, time=0.0, elapsed=0.0)
+                                 attempt=n, time=0.0, elapsed=0.0, session=None)
 
 
 def test_a_raising_subscriber_is_counted_and_keeps_its_subscription(emu: Emulator) -> None:
@@ -95,7 +95,8 @@ def test_filters_and_chunk_events_are_opt_in() -> None:
     only_chunks: list[Any] = []
     a, b = bus.subscribe(everything.append), bus.subscribe(only_chunks.append, events.ChunkReceived)
     chunk = events.ChunkReceived(call_id="c", provider="p", model="m", deployment="p/m", operation="chat",
-                                 attempt=0, time=0.0, elapsed=0.0, chunk=None, index=0)
+                                 attempt=0, time=0.0, elapsed=0.0, session=None, chunk=None,
+                                 index=0)
     bus.publish(_event())
     bus.publish(chunk)
     assert bus.flush(5.0)

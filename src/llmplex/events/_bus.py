@@ -108,6 +108,7 @@ class Subscription:
             return
         queue.append(event)
         if self._sleeping:
+            self._sleeping = False  # one wake-up per sleep: later events of the burst need none
             self._wake()
 
     def _wake(self) -> None:

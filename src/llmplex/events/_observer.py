@@ -83,7 +83,7 @@ def remove_hook(hook: Hook) -> None:
 class CallObserver:
     """What one call reports. Built by the call factory, driven by the drivers."""
 
-    __slots__ = ("attempts", "call_id", "chunks", "ended", "hook_state", "metrics", "model", "operation",
+    __slots__ = ("attempts", "base", "chunks", "ended", "hook_state", "metrics", "model", "operation",
                  "provider", "request", "sessions", "stream", "t0", "ttft")
 
     def __init__(self, metrics: Metrics | None, provider: str, model: str, operation: str, stream: bool,
@@ -101,29 +101,35 @@ class CallObserver:
         self.ttft: float | None = None
         self.chunks = 0
         self.ended = False
-        self.call_id: str | None = None
+        self.base: tuple[Any, ...] | None = None
         self.hook_state: tuple[Any, ...] = ()
 
     # -- publishing ------------------------------------------------------------------------------
 
     def listening(self) -> bool:
-        """Whether any bus this call publishes to has a subscriber."""
-        if BUS.subscriptions:
-            return True
-        return any(s.bus.subscriptions for s in self.sessions) if self.sessions else False
+        """Whether any bus this call publishes to has a subscriber (the drivers' hot path: two
+        attribute reads when nobody listens and no session is active)."""
+        return bool(BUS.subscriptions) or (bool(self.sessions) and any(s.bus.subscriptions for s in self.sessions))
 
     def _wants(self, cls: type[Event]) -> bool:
         return BUS.wants(cls) or any(s.bus.wants(cls) for s in self.sessions)
 
-    def _event(self, cls: type[Any], **fields: Any) -> Any:
-        if self.call_id is None:
-            self.call_id = f"{_PREFIX}{next(_COUNTER)}"
-        return cls(
-            call_id=self.call_id, provider=self.provider, model=self.model,
-            deployment=f"{self.provider}/{self.model}", operation=self.operation, attempt=self.attempts,
-            time=_now(), elapsed=_perf() - self.t0, session=self.sessions[0].name if self.sessions else None,
-            **fields,
-        )
+    def _ids(self) -> tuple[Any, ...]:
+        """(call_id, provider, model, deployment, operation): fixed at the call's first event."""
+        base = self.base
+        if base is None:
+            base = self.base = (f"{_PREFIX}{next(_COUNTER)}", self.provider, self.model,
+                                f"{self.provider}/{self.model}", self.operation)
+        return base
+
+    def _event(self, cls: type[Any], *fields: Any, **named: Any) -> Any:
+        session = self.sessions[0].name if self.sessions else None
+        return cls(*self._ids(), self.attempts, _now(), _perf() - self.t0, session, *fields, **named)
+
+    @property
+    def call_id(self) -> str:
+        """The correlation id of this call's events."""
+        return str(self._ids()[0])
 
     def _publish(self, event: Event) -> None:
         BUS.publish(event)
@@ -144,7 +150,7 @@ class CallObserver:
         if _HOOKS:
             self.hook_state = tuple(_safe(h.start, self) for h in _HOOKS)
         if self.listening():
-            self._publish(self._event(RequestStarted, stream=self.stream))
+            self._publish(self._event(RequestStarted, self.stream))
 
     def attempt(self, attempt: int) -> None:
         """Attempt number ``attempt`` (0-based) is about to be sent."""
@@ -155,7 +161,7 @@ class CallObserver:
     def retry(self, error: Exception, delay: float) -> None:
         """The attempt failed with ``error``; the next one starts in ``delay`` seconds."""
         if self.listening():
-            self._publish(self._event(RetryScheduled, error=error, delay=delay))
+            self._publish(self._event(RetryScheduled, error, delay))
 
     def chunk(self, chunk: Any) -> bool:
         """A streamed chunk arrived. Returns whether later chunks still need to be shown (the
@@ -163,9 +169,9 @@ class CallObserver:
         if self.ttft is None and _has_output(chunk):
             self.ttft = _perf() - self.t0
             if self.listening():
-                self._publish(self._event(FirstToken, ttft=self.ttft))
+                self._publish(self._event(FirstToken, self.ttft))
         if self.listening() and self._wants(ChunkReceived):
-            self._publish(self._event(ChunkReceived, chunk=chunk, index=self.chunks))
+            self._publish(self._event(ChunkReceived, chunk, self.chunks))
             self.chunks += 1
             return True
         self.chunks += 1
@@ -187,23 +193,23 @@ class CallObserver:
         self.ended = True
         latency = _perf() - self.t0
         tokens = usage_tokens(usage)
-        cost = getattr(result, "cost", None) if result is not None else None
-        for metrics in self._all_metrics():
-            metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
+        cost = _field(result, "cost") if result is not None else None
+        if self.metrics is not None:
+            self.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
+        for s in self.sessions:
+            s.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
         listening = self.listening()
-        if not (listening or _HOOKS or _log.isEnabledFor(_INFO)):
-            return
-        full = response()
-        event: Finished = self._event(
-            Finished, latency=latency, ttft=self.ttft, stream=self.stream,
-            input_tokens=tokens[0] if tokens else None, output_tokens=tokens[1] if tokens else None,
-            cached_tokens=tokens[2] if tokens else None, reasoning_tokens=tokens[3] if tokens else None,
-            cost=cost if cost is not None else getattr(full, "cost", None),
-            response_model=getattr(full, "model", None) or None, response_id=getattr(full, "id", None) or None,
-            finish_reasons=_finish_reasons(full), cached=bool(getattr(full, "cached", False)), response=full,
-            usage=usage,
+        if listening or _HOOKS or _log.isEnabledFor(_INFO):
+            self._end(self._finished_event(response(), latency, usage, tokens, cost), listening)
+
+    def _finished_event(self, full: Any, latency: float, usage: Any, tokens: tuple[int, int, int, int] | None,
+                        cost: float | None) -> Finished:
+        inp, out, cached, reasoning = tokens if tokens is not None else (None, None, None, None)
+        return self._event(  # type: ignore[no-any-return]
+            Finished, latency, self.ttft, self.stream, inp, out, cached, reasoning,
+            cost if cost is not None else _field(full, "cost"), getattr(full, "model", None) or None,
+            getattr(full, "id", None) or None, _finish_reasons(full), bool(_field(full, "cached")), full, usage,
         )
-        self._end(event, listening)
 
     def failed(self, error: E, cancelled: bool = False) -> E:
         """The call raised ``error`` (or was cancelled); returns it. Later reports are ignored."""
@@ -213,8 +219,10 @@ class CallObserver:
         latency = _perf() - self.t0
         cancelled = cancelled or not isinstance(error, Exception)
         error_type = "cancelled" if cancelled else type(error).__name__
-        for metrics in self._all_metrics():
-            metrics.record_failure(self.provider, self.model, error_type, self.attempts)
+        if self.metrics is not None:
+            self.metrics.record_failure(self.provider, self.model, error_type, self.attempts)
+        for s in self.sessions:
+            s.metrics.record_failure(self.provider, self.model, error_type, self.attempts)
         listening = self.listening()
         if listening or _HOOKS or _log.isEnabledFor(_INFO):
             event: Failed = self._event(Failed, error=None if cancelled and not isinstance(error, Exception)
@@ -227,11 +235,6 @@ class CallObserver:
         """A stream was closed before its end (``break``, ``close()``, a cancelled task)."""
         if not self.ended:
             self.failed(GeneratorExit(), cancelled=True)
-
-    def _all_metrics(self) -> list[Metrics]:
-        out = [self.metrics] if self.metrics is not None else []
-        out.extend(s.metrics for s in self.sessions)
-        return out
 
     def _end(self, event: Finished | Failed, listening: bool) -> None:
         for hook, state in zip(_HOOKS, self.hook_state, strict=False):
@@ -262,6 +265,13 @@ class _NullObserver(CallObserver):
 
 
 NULL_OBSERVER: CallObserver = _NullObserver()
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A response field that may not exist yet (``cost``, ``cached``), read from the instance dict:
+    ``getattr`` with a default on a pydantic model costs ~10 µs when the attribute is missing."""
+    values = getattr(obj, "__dict__", None)
+    return values.get(name) if values else None
 
 
 def _safe(fn: Callable[..., Any], *args: Any) -> Any:
