@@ -1,7 +1,7 @@
 """Built-in metrics: counts, errors by type, tokens, cost, latency and time-to-first-token
 percentiles, per provider and model, in bounded memory.
 
-Recorded inline once per call (a lock and a few additions, about a microsecond), not through the
+Recorded inline once per call (a lock and a few additions: ~2 µs here), not through the
 bus, so ``client.metrics()`` is exact the moment a call returns. Percentiles come from a
 log-bucket sketch (the DDSketch idea): every value lands in the bucket ``ceil(log_γ(x))`` with
 ``γ = (1 + α) / (1 - α)``, so any quantile is known within ``α`` = 1 % relative error, sketches
@@ -201,21 +201,12 @@ class Metrics:
 
     def record_success(self, provider: str, model: str, latency: float, ttft: float | None, retries: int,
                        tokens: tuple[int, int, int, int] | None, cost: float | None) -> None:
-        """Count one successful call (the hot path: written out flat, about a microsecond)."""
+        """Count one successful call."""
         with self._lock:
-            c = self._by_model.get((provider, model))
-            if c is None:
-                c = self._by_model[(provider, model)] = _Counters()
+            c = self._counters(provider, model)
             c.ok += 1
             c.retries += retries
-            sketch = c.latency  # QuantileSketch.add, inlined
-            sketch.count += 1
-            sketch.sum += latency
-            if latency > sketch.max:
-                sketch.max = latency
-            key = _ceil(_log(_MIN_VALUE if latency < _MIN_VALUE else min(latency, _MAX_VALUE)) * _INV_LOG_GAMMA)
-            buckets = sketch.buckets
-            buckets[key] = buckets.get(key, 0) + 1
+            c.latency.add(latency)
             if ttft is not None:
                 c.ttft.add(ttft)
             if tokens is not None:
