@@ -4,6 +4,7 @@ drops are counted; async subscribers run on their loop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
@@ -160,17 +161,29 @@ def test_sync_flush_from_the_subscribers_loop_is_refused() -> None:
     asyncio.run(go())
 
 
-def test_nobody_listening_builds_no_event(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+def test_nobody_listening_builds_no_event(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, emu: Emulator
+) -> None:
     built: list[str] = []
     original = events.CallObserver._event
 
-    def spy(self: events.CallObserver, cls: type[Any], **fields: Any) -> Any:
+    def spy(self: events.CallObserver, cls: type[Any], *fields: Any, **named: Any) -> Any:
         built.append(cls.__name__)
-        return original(self, cls, **fields)
+        return original(self, cls, *fields, **named)
 
     monkeypatch.setattr(events.CallObserver, "_event", spy)
+    caplog.set_level(logging.WARNING, logger="llmplex")  # INFO would build the Finished event for the log
     client = llmplex.Client(provider="openai", api_key="k", base_url=emu.base_url)
     client.chat.completions.create(model="openai/x", messages=USER)
     for _ in client.chat.completions.create(model="openai/x", messages=USER, stream=True):
         pass
     assert built == [] and client.metrics().calls == 2
+
+
+def test_with_info_logging_on_the_events_are_built_for_the_log_only(
+    caplog: pytest.LogCaptureFixture, emu: Emulator
+) -> None:
+    caplog.set_level(logging.INFO, logger="llmplex")
+    client = llmplex.Client(provider="openai", api_key="k", base_url=emu.base_url)
+    client.chat.completions.create(model="openai/x", messages=USER)
+    assert [r.llmplex["outcome"] for r in caplog.records if r.name == "llmplex"] == ["ok"]  # type: ignore[attr-defined]
