@@ -19,6 +19,7 @@ EXPECTED = {
     "ToolArgumentsError", "ToolExecutionError", "MaxTurnsExceededError", "ToolRunResult", "ToolRunEvent",
     "ToolRunChunk", "ToolStarted", "ToolFinished", "ToolRunFinished", "UnsupportedParameterError",
     "__version__", "config", "count_tokens", "preload", "tool", "types", "MemoryState", "RedisState",
+    "events", "session", "Session",
 }
 
 
@@ -40,7 +41,8 @@ def test_import_loads_no_transport_provider_cli_or_pydantic() -> None:
         "import sys, llmplex; "
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('aiohttp', 'urllib3', 'pydantic', 'yaml', 'rich', 'httpx') "
-        "or m.startswith(('llmplex.providers.', 'llmplex.cli', 'llmplex.client', 'llmplex.testing'))]; "
+        "or m.startswith(('llmplex.providers.', 'llmplex.cli', 'llmplex.client', 'llmplex.testing', "
+        "'llmplex.events', 'prometheus_client', 'opentelemetry'))]; "
         "print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -49,7 +49,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from . import types
+    from . import events, types
     from ._requests import Timeout
     from .catalog import count_tokens
     from .client import AsyncClient, Client
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         SQLiteStore,
         Summarize,
     )
+    from .events import Session, session
     from .legacy import ChatCompletion, Completion, Embedding
     from .resilience.state import MemoryState, RedisState
     from .streaming import AsyncStream, Stream
@@ -121,6 +122,7 @@ __all__ = [
     "SchemaError",
     "Secret",
     "ServiceUnavailableError",
+    "Session",
     "Stream",
     "StreamInterruptedError",
     "StreamParseError",
@@ -140,7 +142,9 @@ __all__ = [
     "__version__",
     "config",
     "count_tokens",
+    "events",
     "preload",
+    "session",
     "tool",
     "types",
 ]
@@ -172,6 +176,8 @@ _LAZY = {
     "MemoryState": ".resilience.state",
     "RedisState": ".resilience.state",
     "count_tokens": ".catalog",
+    "Session": ".events",
+    "session": ".events",
 }
 
 
@@ -201,10 +207,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
         return value
-    if name == "types":
+    if name in ("types", "events"):
         import importlib
 
-        return importlib.import_module(".types", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'llmplex' has no attribute {name!r}")
 
 

@@ -7,7 +7,6 @@ and the adapter functions the drivers will run.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRe
 from ._types import NotGiven
 from .config import ConfigLayers, normalise_setting
 from .errors import ConfigurationError, InvalidRequestError, UnsupportedParameterError
+from .events import CallObserver, Metrics
 from .providers._completion_via_chat import (
     ChatBackedCompletionDecoder,
     chat_request_for,
@@ -76,13 +76,13 @@ _NOT_FOR_FALLBACKS = frozenset({"api_key", "base_url", "fallbacks"})
 another provider, and a fallback has no fallbacks of its own."""
 
 
-@functools.lru_cache(maxsize=1024)
 class CallFactory:
     """Builds calls for one client: each with its fallback calls, guard, deployment and budget."""
 
     def __init__(self, registry: Registry, layers: ConfigLayers, default_provider: str | None,
-                 guard: Guard = NO_GUARD, budget: RetryBudget | None = None) -> None:
+                 guard: Guard = NO_GUARD, budget: RetryBudget | None = None, metrics: Metrics | None = None) -> None:
         self.registry = registry
+        self.metrics = metrics
         self.layers = layers
         self.default_provider = default_provider or layers.default_provider()
         self.guard: Guard = guard
@@ -137,6 +137,7 @@ class CallFactory:
             for model, settings in rest:
                 fallback = build({**shared, "model": model, **settings})
                 self._attach(fallback)
+                fallback.events = call.events  # one logical call: one observer (FallbackTaken moves it)
                 fallbacks.append(fallback)
             call.fallbacks = tuple(fallbacks)
         return call
@@ -218,6 +219,7 @@ class CallFactory:
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
             output=plan, estimate=lambda: _estimate(req.messages),
+            events=CallObserver(self.metrics, route.provider, route.model, "chat", stream, messages),
         )
         if plan is not None and plan.mechanism == "tool":
             from .structured import MappedDecoder
@@ -240,6 +242,7 @@ class CallFactory:
         _check_capabilities(route, params, stream)
         adapter = self.registry.adapter(route)
         req = CompletionRequest(route.model, prompt, params, stream)
+        events = CallObserver(self.metrics, route.provider, route.model, "text_completion", stream, prompt)
         if route.spec.capabilities.completions:
             return Call(
                 provider=route.provider, model=route.model, settings=cfg,
@@ -247,7 +250,7 @@ class CallFactory:
                 parse=lambda resp: adapter.parse_completion_response(resp, req),
                 parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
                 decoder=lambda: adapter.completion_stream_decoder(req),
-                accumulator=CompletionAccumulator,
+                accumulator=CompletionAccumulator, events=events,
             )
         chat = chat_request_for(req, route.provider, cfg.drop_unsupported)
         return Call(
@@ -256,7 +259,7 @@ class CallFactory:
             parse=lambda resp: completion_from_chat(adapter.parse_chat_response(resp, chat)),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             decoder=lambda: ChatBackedCompletionDecoder(adapter.chat_stream_decoder(chat)),
-            accumulator=CompletionAccumulator,
+            accumulator=CompletionAccumulator, events=events,
         )
 
     def _embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
@@ -282,6 +285,7 @@ class CallFactory:
             build=lambda: adapter.build_embedding_request(req, cfg),
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
+            events=CallObserver(self.metrics, route.provider, route.model, "embeddings", False, data),
         )
 
 

@@ -24,6 +24,7 @@ from ._http import HttpRequest, HttpResponse
 from ._media import MediaStep, fetch_async, fetch_sync
 from ._requests import CallSettings
 from .errors import APIStatusError, LLMError
+from .events._observer import NULL_OBSERVER, CallObserver, observed, observed_async
 from .resilience.guard import NO_GUARD, Deployment, Guard
 from .resilience.plan import Attempt, CallPlan
 from .resilience.retry import parse_retry_after
@@ -73,6 +74,8 @@ class Call(Generic[T]):
     def __post_init__(self) -> None:
         if self.deployment is _DEFAULT_DEPLOYMENT:
             self.deployment = Deployment(self.provider, self.model, f"{self.provider}/{self.model}")
+    events: CallObserver = NULL_OBSERVER
+    """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -102,7 +105,7 @@ class Call(Generic[T]):
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
                                model=self.model, secrets=self.settings.secrets(), content_type=content_type,
-                               timer=timer)
+                               timer=timer, observer=self.events)
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
@@ -129,6 +132,7 @@ def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> 
         time.sleep(attempt.delay)
     if attempt.number == 0:
         _prepare_sync(attempt.call, transport)
+    attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:
         time.sleep(wait)
@@ -140,11 +144,13 @@ async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransp
         await asyncio.sleep(attempt.delay)
     if attempt.number == 0:
         await _prepare_async(attempt.call, transport)
+    attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:
         await asyncio.sleep(wait)
 
 
+@observed
 def run_sync(call: Call[T], transport: SyncTransport) -> T:
     """Send a call and parse the whole response, retrying and falling back as the plan says."""
     plan = CallPlan(call)
@@ -156,7 +162,7 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
                 plan.succeeded(attempt, resp, result)
-                return result
+                return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
         except LLMError as exc:
             plan.failed(attempt, exc)
@@ -165,6 +171,7 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
             raise
 
 
+@observed_async
 async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     """Async twin of :func:`run_sync`."""
     plan = CallPlan(call)
@@ -176,7 +183,7 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
                 plan.succeeded(attempt, resp, result)
-                return result
+                return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
         except LLMError as exc:
             plan.failed(attempt, exc)
@@ -185,6 +192,7 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
             raise
 
 
+@observed
 def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
     """Open a stream and hand it over once its first chunk arrived (before that, failures are
     retried or fall back)."""
@@ -208,6 +216,7 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
             raise
 
 
+@observed_async
 async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncStream[Any]:
     """Async twin of :func:`run_stream_sync`."""
     plan = CallPlan(call, stream=True)

@@ -11,6 +11,7 @@ from ._calls import CallFactory
 from ._types import NOT_GIVEN, NotGiven
 from .config import ConfigLayers, SettingSource, Values, config, flatten, provider_keys
 from .errors import ConfigurationError
+from .events import Metrics, Session
 from .registry import Registry, builtin_specs
 from .resilience.budget import LocalRetryBudget, RetryBudget
 from .resilience.guard import NO_GUARD, Guard
@@ -79,7 +80,10 @@ class _BaseClient:
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
         budget = LocalRetryBudget() if isinstance(retry_budget, NotGiven) else retry_budget
-        self._calls = CallFactory(registry, self._layers, provider, guard, budget)
+        self.metrics = Metrics()
+        """This client's calls: ``client.metrics()`` is a snapshot (counts, errors by type, tokens, cost,
+        latency and time-to-first-token percentiles, per provider and model); ``client.metrics.reset()``."""
+        self._calls = CallFactory(registry, self._layers, provider, guard, budget, self.metrics)
         from .catalog import model_price
         from .routing import build
 
@@ -97,6 +101,12 @@ class _BaseClient:
         """Logical models, their deployments and health: ``client.router.order(name)``,
         ``client.router.stats()`` (from the ``router:`` configuration, or ``router=``)."""
         return self._router
+
+    def session(self, name: str, *, capacity: int | None = None) -> Session:
+        """A unit of work: ``with client.session("checkout-flow") as s:`` (or ``async with``) counts
+        the calls made inside it in ``s.metrics()`` and sends their events to ``s.subscribe(...)``
+        subscribers too (see docs/observability.md)."""
+        return Session(name, capacity=capacity)
 
     def describe_settings(self, provider: str) -> list[SettingSource]:
         """Every effective setting for ``provider`` and the layer it came from (keys redacted).

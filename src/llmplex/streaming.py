@@ -29,6 +29,7 @@ from .types.chat import (
 from .types.completion import Completion, CompletionChoice
 
 if TYPE_CHECKING:
+    from .events import CallObserver
     from .resilience.deadline import StreamTimer
 
 __all__ = [
@@ -105,6 +106,11 @@ class ChatCompletionAccumulator:
             if state is None:
                 state = self._choices[choice.index] = _ChoiceState()
             state.fold(choice)
+
+    @property
+    def usage(self) -> Any:
+        """The usage reported so far (the last chunk that carried one)."""
+        return self._usage
 
     @property
     def text(self) -> str:
@@ -205,6 +211,11 @@ class CompletionAccumulator:
                 self._finish[choice.index] = choice.finish_reason
 
     @property
+    def usage(self) -> Any:
+        """The usage reported so far (the last piece that carried one)."""
+        return self._usage
+
+    @property
     def text(self) -> str:
         """The text received so far for choice 0."""
         return "".join(self._texts.get(0, []))
@@ -230,8 +241,9 @@ Accumulator = ChatCompletionAccumulator | CompletionAccumulator
 class StreamProcessor(Generic[T]):
     """Pure stream pipeline: ``feed(bytes) -> chunks``, ``close() -> chunks``, ``fail(error)``.
 
-    ``finish`` is called with the accumulated result when the stream ends well (used to report
-    usage and events); secrets are scrubbed from every error it hands out.
+    ``observer`` (the call's :class:`~llmplex.events.CallObserver`) is shown chunks until the
+    first token (and every chunk when someone subscribed to them), and told how the stream ended;
+    secrets are scrubbed from every error it hands out.
     """
 
     def __init__(
@@ -245,7 +257,14 @@ class StreamProcessor(Generic[T]):
         secrets: list[str],
         content_type: str | None = None,
         timer: StreamTimer | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
+        if observer is None:
+            from .events._observer import NULL_OBSERVER
+
+            observer = NULL_OBSERVER
+        self.observer: CallObserver = observer
+        self._watch = True
         self._framer: Framer = framer_for(framing, content_type)
         self._timer = timer
         self.read_limit: Callable[[], float | None] | None = timer.read_limit if timer is not None else None
@@ -271,6 +290,8 @@ class StreamProcessor(Generic[T]):
                 self.delivered += 1
                 if timer is not None:
                     timer.chunk()
+                if self._watch:
+                    self._watch = self.observer.chunk(chunk)
                 yield chunk
 
     def close(self) -> list[T]:
@@ -281,7 +302,10 @@ class StreamProcessor(Generic[T]):
         out.extend(self._decoder.close())
         for chunk in out:
             self.accumulator.add(chunk)  # type: ignore[arg-type]
+            if self._watch:
+                self._watch = self.observer.chunk(chunk)
         self.delivered += len(out)
+        self.observer.stream_finished(self.accumulator.usage, self.accumulator.completion)
         return out
 
     def fail(self, error: BaseException) -> LLMError:
@@ -305,10 +329,10 @@ class StreamProcessor(Generic[T]):
             result.provider = result.provider or self._provider
             result.model = result.model or self._model
         else:
-            return StreamInterruptedError(f"the stream failed: {type(error).__name__}",
-                                          partial_text=self.accumulator.text)
+            return self.observer.failed(StreamInterruptedError(f"the stream failed: {type(error).__name__}",
+                                                               partial_text=self.accumulator.text))
         result.scrub(self._secrets)
-        return result
+        return self.observer.failed(result)
 
 
 class Stream(Generic[T]):
@@ -370,6 +394,7 @@ class Stream(Generic[T]):
 
     def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
+        self._processor.observer.abandoned()
         self.response.close()
 
     def __enter__(self) -> Stream[T]:
@@ -442,6 +467,7 @@ class AsyncStream(Generic[T]):
     async def close(self) -> None:
         """Release the connection (closed if the body was not read to the end)."""
         await self._iterator.aclose()
+        self._processor.observer.abandoned()
         self.response.close()
 
     async def __aenter__(self) -> AsyncStream[T]:
@@ -492,6 +518,7 @@ def _sync_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
+        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 
@@ -507,6 +534,7 @@ async def _async_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
+        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 

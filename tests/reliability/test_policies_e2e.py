@@ -80,3 +80,30 @@ def test_a_rate_limit_refuses_before_sending(api: Api, emu: Emulator) -> None:
         api.chat(model="groq/llama-3.3-70b-versatile", messages=USER)
     assert info.value.code == "client_rate_limit" and info.value.retry_after
     assert len(emu.requests) == 2
+
+
+def test_retries_and_fallbacks_are_events(mode: str, emu: Emulator) -> None:
+    """One logical call, one correlation id: attempts, the retry, the fallback, and the finish
+    naming the model that answered (and the metrics count it there)."""
+    from llmplex import events
+
+    seen: list[Any] = []
+    sub = events.subscribe(seen.append)
+    providers = _providers(emu)
+    providers["openai"]["max_retries"] = 1
+    api = Api(mode, providers=providers, router={"breaker": False})
+    try:
+        emu.enqueue(DOWN, DOWN)  # the primary fails twice (one retry), then the fallback answers
+        api.chat(model=["openai/gpt-4o", "groq/llama-3.3-70b-versatile"], messages=USER)
+        events.flush()
+    finally:
+        events.unsubscribe(sub)
+        api.close()
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds == ["RequestStarted", "AttemptStarted", "RetryScheduled", "AttemptStarted", "FallbackTaken",
+                     "AttemptStarted", "Finished"]
+    assert len({e.call_id for e in seen}) == 1
+    fallback = seen[kinds.index("FallbackTaken")]
+    assert (fallback.provider, fallback.to_provider) == ("openai", "groq")
+    assert (seen[-1].provider, seen[-1].model) == ("groq", "llama-3.3-70b-versatile")
+    assert list(api.client.metrics().by_provider) == ["groq"]  # counted where it was served

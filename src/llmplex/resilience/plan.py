@@ -193,11 +193,14 @@ class CallPlan:
             if call.budget is None or call.budget.acquire_retry(call.deployment.id):
                 self._next = Attempt(call, attempt.index, attempt.number + 1, delay, attempt.key,
                                      call.budget is not None)
+                call.events.retry(error, delay)
                 return
         self._errors.append(error)
         following = next_in_chain(error, attempt.index, len(self._chain), self._context_window)
         if following is not None:
             self._next = self._first(following)
+            to = self._next.call
+            call.events.moved_to(to.provider, to.model, to.deployment.id, error)
 
     # -- internals ---------------------------------------------------------------------------------
     def _record(self, attempt: Attempt, outcome: Outcome) -> None:
