@@ -139,3 +139,15 @@ def backoff_stats() -> dict[str, list[float]]:
 
 if __name__ == "__main__":
     main()
+
+
+def memory_policy_guard() -> Guard:
+    """The default policy stack with the memory backend: breaker (defaults) and a limiter of
+    requests and tokens per minute on every provider, so each call takes both paths
+    (``--guard policy_overhead:memory_policy_guard``)."""
+    from llmplex.resilience.limiter import LimiterConfig
+    from llmplex.resilience.policy import PolicyGuard
+    from llmplex.resilience.state import MemoryState
+
+    limits = {"openai": LimiterConfig(rpm=10**9, tpm=10**12)}
+    return PolicyGuard(MemoryState(), limits=limits)
