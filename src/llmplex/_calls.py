@@ -7,6 +7,7 @@ and the adapter functions the drivers will run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +157,7 @@ class CallFactory:
         call.guard = self.guard
         call.budget = self.budget
         call.deployment = deployment_for(call.provider, call.model, cfg.base_url, cfg.api_key)
+        call.pricing = functools.partial(_price, call.provider, call.model, self.layers)
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""
@@ -294,6 +296,19 @@ def _estimate(messages: Any) -> int:
     from .catalog.tokens import estimate_tokens
 
     return estimate_tokens(m if isinstance(m, Mapping) else m.model_dump(exclude_none=True) for m in messages)
+
+
+def _price(provider: str, model: str, layers: ConfigLayers, result: Any) -> None:
+    """Set ``result.cost`` from its usage and the catalog (the client's catalog overrides first);
+    a result the catalog cannot price keeps ``cost=None`` — never a guess."""
+    usage = getattr(result, "usage", None)
+    if usage is None or not hasattr(result, "cost"):
+        return
+    from .catalog import cost_of
+
+    found = cost_of(provider, model, usage, overrides=layers.catalog() or None)
+    if found is not None:
+        result.cost = found
 
 
 def _asks_for_schema(value: Any) -> bool:

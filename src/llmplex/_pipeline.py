@@ -74,6 +74,8 @@ class Call(Generic[T]):
     def __post_init__(self) -> None:
         if self.deployment is _DEFAULT_DEPLOYMENT:
             self.deployment = Deployment(self.provider, self.model, f"{self.provider}/{self.model}")
+    pricing: Callable[[Any], Any] | None = None
+    """Sets ``cost`` on a result from its usage (``catalog.cost_of`` for the serving model)."""
     events: CallObserver = NULL_OBSERVER
     """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
 
@@ -105,7 +107,7 @@ class Call(Generic[T]):
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
                                model=self.model, secrets=self.settings.secrets(), content_type=content_type,
-                               timer=timer, observer=self.events)
+                               timer=timer, observer=self.events, pricing=self.pricing)
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
@@ -161,6 +163,8 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
             resp = transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
+                if attempt.call.pricing is not None:
+                    attempt.call.pricing(result)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
@@ -182,6 +186,8 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
             resp = await transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
+                if attempt.call.pricing is not None:
+                    attempt.call.pricing(result)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)

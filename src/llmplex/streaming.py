@@ -258,12 +258,15 @@ class StreamProcessor(Generic[T]):
         content_type: str | None = None,
         timer: StreamTimer | None = None,
         observer: CallObserver | None = None,
+        pricing: Callable[[Any], Any] | None = None,
     ) -> None:
         if observer is None:
             from .events._observer import NULL_OBSERVER
 
             observer = NULL_OBSERVER
         self.observer: CallObserver = observer
+        self.pricing = pricing
+        """Sets ``cost`` on the accumulated result (see :meth:`final`)."""
         self._watch = True
         self._framer: Framer = framer_for(framing, content_type)
         self._timer = timer
@@ -305,8 +308,15 @@ class StreamProcessor(Generic[T]):
             if self._watch:
                 self._watch = self.observer.chunk(chunk)
         self.delivered += len(out)
-        self.observer.stream_finished(self.accumulator.usage, self.accumulator.completion)
+        self.observer.stream_finished(self.accumulator.usage, self.final)
         return out
+
+    def final(self) -> Any:
+        """The accumulated response, priced (``cost``) when the call knows how."""
+        result = self.accumulator.completion()
+        if self.pricing is not None:
+            self.pricing(result)
+        return result
 
     def fail(self, error: BaseException) -> LLMError:
         """The typed error to raise for a failure mid-stream, carrying the partial text. Before the
@@ -382,7 +392,8 @@ class Stream(Generic[T]):
         self._started = True
         for _ in self._iterator:
             pass
-        return self._processor.accumulator.completion()
+        result: ChatCompletion | Completion = self._processor.final()
+        return result
 
     def prefetch(self) -> Stream[T]:
         """Wait for the first chunk (raising what ended the stream before it); iteration then
@@ -455,7 +466,8 @@ class AsyncStream(Generic[T]):
         self._started = True
         async for _ in self._iterator:
             pass
-        return self._processor.accumulator.completion()
+        result: ChatCompletion | Completion = self._processor.final()
+        return result
 
     async def prefetch(self) -> AsyncStream[T]:
         """Async twin of :meth:`Stream.prefetch`."""

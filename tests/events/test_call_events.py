@@ -32,7 +32,7 @@ def test_a_call_emits_started_attempt_finished_with_one_correlation_id(
     assert (finished.input_tokens, finished.output_tokens, finished.cached_tokens, finished.reasoning_tokens) == (
         7, 2, 3, 1)
     assert finished.response is r and finished.response_id == r.id and finished.finish_reasons == ("stop",)
-    assert finished.cost is None and finished.ttft is None
+    assert finished.cost == float(r.cost) and finished.cost > 0 and finished.ttft is None  # priced by the catalog
     assert 0 < finished.latency == pytest.approx(finished.elapsed, abs=0.01)
 
 

@@ -33,7 +33,8 @@ def test_metrics_add_up(api: Api, emu: Emulator) -> None:
     m = api.client.metrics()
     assert (m.calls, m.errors, m.errors_by_type, m.retries) == (4, 1, {"BadRequestError": 1}, 0)
     assert m.tokens == events.TokenCounts(input=31, output=7, cached=4, reasoning=2)
-    assert m.cost is None and m.cost_unknown == 3
+    # gpt-4o and gpt-4o-mini are priced by the catalog: the cost is the sum of the three calls
+    assert m.cost is not None and m.cost_unknown == 0 and m.cost > 0
     assert m.latency.count == 3 and m.latency.p50 is not None and m.latency.max is not None
     assert 0 < m.latency.p50 <= m.latency.p95 <= m.latency.p99 <= m.latency.max * 1.0001
     assert set(m.by_model) == {"openai/gpt-4o", "openai/gpt-4o-mini"}

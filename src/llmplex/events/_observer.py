@@ -203,7 +203,12 @@ class CallObserver:
         self.ended = True
         latency = _perf() - self.t0
         tokens = usage_tokens(usage)
-        cost = _field(result, "cost") if result is not None else None
+        if result is None and usage is not None:  # a stream: its (priced) result is built once, here
+            built = response()
+            response = lambda: built  # noqa: E731
+            result = built
+        priced = _field(result, "cost") if result is not None else None
+        cost = float(priced) if priced is not None else None
         if self.metrics is not None:
             self.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
         for s in self.sessions:
@@ -217,7 +222,7 @@ class CallObserver:
         inp, out, cached, reasoning = tokens if tokens is not None else (None, None, None, None)
         return self._event(  # type: ignore[no-any-return]
             Finished, latency, self.ttft, self.stream, inp, out, cached, reasoning,
-            cost if cost is not None else _field(full, "cost"), getattr(full, "model", None) or None,
+            cost, getattr(full, "model", None) or None,
             getattr(full, "id", None) or None, _finish_reasons(full), bool(_field(full, "cached")), full, usage,
         )
 

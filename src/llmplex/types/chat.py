@@ -170,6 +170,10 @@ class ChatCompletion(ResponseModel):
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    cost: Any = Field(default=None, exclude=True)
+    """What the call cost in USD: a ``llmplex.catalog.Cost`` (``float(r.cost)``, ``r.cost.items``,
+    ``r.cost.source``) computed from the usage and the catalog's prices, or ``None`` when the catalog
+    has no price for the model (see ``llmplex.catalog.price`` for why). Not part of the OpenAI JSON."""
 
 
 class ChoiceDeltaToolCallFunction(ResponseModel):

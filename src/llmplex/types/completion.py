@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from ._base import ResponseModel
 from .usage import CompletionUsage
 
@@ -34,3 +36,7 @@ class Completion(ResponseModel):
     choices: list[CompletionChoice] = []
     usage: CompletionUsage | None = None
     system_fingerprint: str | None = None
+    cost: Any = Field(default=None, exclude=True)
+    """What the call cost in USD: a ``llmplex.catalog.Cost`` (``float(r.cost)``, ``r.cost.items``,
+    ``r.cost.source``) computed from the usage and the catalog's prices, or ``None`` when the catalog
+    has no price for the model (see ``llmplex.catalog.price`` for why). Not part of the OpenAI JSON."""

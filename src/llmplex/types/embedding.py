@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import Field
+
 from ._base import ResponseModel
 
 __all__ = ["CreateEmbeddingResponse", "Embedding", "EmbeddingUsage"]
@@ -25,3 +29,7 @@ class CreateEmbeddingResponse(ResponseModel):
     data: list[Embedding]
     model: str = ""
     usage: EmbeddingUsage | None = None
+    cost: Any = Field(default=None, exclude=True)
+    """What the call cost in USD: a ``llmplex.catalog.Cost`` (``float(r.cost)``, ``r.cost.items``,
+    ``r.cost.source``) computed from the usage and the catalog's prices, or ``None`` when the catalog
+    has no price for the model (see ``llmplex.catalog.price`` for why). Not part of the OpenAI JSON."""
