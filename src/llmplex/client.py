@@ -13,7 +13,7 @@ from .config import ConfigLayers, SettingSource, Values, config, flatten, provid
 from .errors import ConfigurationError
 from .events import Metrics, Session
 from .registry import Registry, builtin_specs
-from .resilience.budget import LocalRetryBudget, RetryBudget
+from .resilience.budget import LocalRetryBudget, RetryBudget, SharedRetryBudget
 from .resilience.guard import NO_GUARD, Guard
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
@@ -95,6 +95,9 @@ class _BaseClient:
         if guard is NO_GUARD:  # a guard given explicitly wins over the router's breaker + limiter
             self._calls.guard = policy_guard
         self._calls.router = self._router
+        shared = getattr(policy_guard, "state", None)
+        if isinstance(retry_budget, NotGiven) and shared is not None and hasattr(shared, "redis"):
+            self._calls.budget = SharedRetryBudget(shared)  # Redis: one budget for every process
 
     @property
     def router(self) -> Router:

@@ -126,3 +126,36 @@ class LocalRetryBudget:
             if window is None:
                 return 0, 0, 0
             return (*window.totals(oldest), window.in_flight)
+
+
+class BudgetState(Protocol):
+    """The three atomic operations a shared retry budget needs (``MemoryState``, ``RedisState``)."""
+
+    def budget_request(self, key: str, ratio: float, window: float, min_concurrent: int) -> None: ...
+    def budget_acquire(self, key: str, ratio: float, window: float, min_concurrent: int) -> bool: ...
+    def budget_release(self, key: str) -> None: ...
+
+
+class SharedRetryBudget:
+    """A `RetryBudget` kept in a state backend, so every process using the same Redis shares one
+    budget per deployment (an outage seen by many replicas is not multiplied by their number).
+    Same rule and defaults as :class:`LocalRetryBudget`; while Redis is unreachable the state
+    decides from its in-process copy."""
+
+    def __init__(self, state: BudgetState, *, ratio: float = 0.2, window: float = 10.0,
+                 min_concurrent: int = 3) -> None:
+        if ratio < 0 or window <= 0 or min_concurrent < 0:
+            raise ValueError("ratio and min_concurrent must be >= 0 and window > 0")
+        self.state = state
+        self.ratio = ratio
+        self.window = window
+        self.min_concurrent = min_concurrent
+
+    def request(self, key: str) -> None:
+        self.state.budget_request("budget:" + key, self.ratio, self.window, self.min_concurrent)
+
+    def acquire_retry(self, key: str) -> bool:
+        return self.state.budget_acquire("budget:" + key, self.ratio, self.window, self.min_concurrent)
+
+    def release_retry(self, key: str) -> None:
+        self.state.budget_release("budget:" + key)

@@ -30,7 +30,7 @@ __all__ = ["MemoryState", "RedisState", "State"]
 
 
 class State(Protocol):
-    """The atomic operations behind the breaker and the limiter."""
+    """The atomic operations behind the breaker, the limiter and the retry budget."""
 
     def take(self, buckets: Sequence[Bucket], max_wait: float) -> tuple[bool, float]:
         """Admit one request against every bucket at once (all or nothing): ``(True, wait)`` with
@@ -49,6 +49,19 @@ class State(Protocol):
 
     def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> None:
         """Count one outcome (``success``/``failure``/``ignored``/``cancelled``)."""
+        ...
+
+    def budget_request(self, key: str, ratio: float, window: float, min_concurrent: int) -> None:
+        """Count a first attempt in the retry budget's window (``resilience.budget.SharedRetryBudget``)."""
+        ...
+
+    def budget_acquire(self, key: str, ratio: float, window: float, min_concurrent: int) -> bool:
+        """Grant a retry when fewer than ``min_concurrent`` are under way or the window's retries
+        stay within ``ratio`` of its first attempts (counting it when granted)."""
+        ...
+
+    def budget_release(self, key: str) -> None:
+        """A granted retry is over."""
         ...
 
     def breakers(self, keys: Sequence[str], cfg: BreakerConfig) -> list[BreakerState]:

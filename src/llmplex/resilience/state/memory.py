@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from .. import breaker
 from ..breaker import BreakerConfig, BreakerState
+from ..budget import LocalRetryBudget
 from ..limiter import Bucket, adjusted, take
 
 __all__ = ["MemoryState"]
@@ -30,7 +31,31 @@ class MemoryState:
         self.clock = clock
         self._tats: dict[str, float] = {}
         self._breakers: dict[str, BreakerState] = {}
+        self._budgets: dict[tuple[float, float, int], LocalRetryBudget] = {}
         self._lock = threading.Lock()
+
+    # -- retry budget (one in-process LocalRetryBudget per rule) ---------------------------------------
+    def _budget(self, ratio: float, window: float, min_concurrent: int) -> LocalRetryBudget:
+        rule = (ratio, window, min_concurrent)
+        with self._lock:
+            found = self._budgets.get(rule)
+            if found is None:
+                found = self._budgets[rule] = LocalRetryBudget(ratio=ratio, window=window,
+                                                               min_concurrent=min_concurrent, clock=self.clock)
+            return found
+
+    def budget_request(self, key: str, ratio: float, window: float, min_concurrent: int) -> None:
+        self._budget(ratio, window, min_concurrent).request(key)
+
+    def budget_acquire(self, key: str, ratio: float, window: float, min_concurrent: int) -> bool:
+        budget = self._budget(ratio, window, min_concurrent)
+        return budget.acquire_retry(key)
+
+    def budget_release(self, key: str) -> None:
+        with self._lock:
+            budgets = list(self._budgets.values())
+        for budget in budgets:
+            budget.release_retry(key)
 
     def take(self, buckets: Sequence[Bucket], max_wait: float) -> tuple[bool, float]:
         with self._lock:

@@ -203,6 +203,9 @@ class RedisState:
         self._adjust = client.register_script(_ADJUST)
         self._admit = client.register_script(_BREAKER_ADMIT)
         self._record = client.register_script(_BREAKER_RECORD)
+        self._budget_request = client.register_script(_BUDGET_REQUEST)
+        self._budget_acquire = client.register_script(_BUDGET_ACQUIRE)
+        self._budget_release = client.register_script(_BUDGET_RELEASE)
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
@@ -249,6 +252,25 @@ class RedisState:
             lambda: self.local.adjust(bucket, delta, at_least),
         )
 
+    # -- retry budget ---------------------------------------------------------------------------------
+    def budget_request(self, key: str, ratio: float, window: float, min_concurrent: int) -> None:
+        self._shared(
+            lambda: self._budget_request(keys=[self._key(key) + ":req"], args=[math.ceil(window * 2)]),
+            lambda: self.local.budget_request(key, ratio, window, min_concurrent),
+        )
+
+    def budget_acquire(self, key: str, ratio: float, window: float, min_concurrent: int) -> bool:
+        base = self._key(key)
+        return bool(self._shared(
+            lambda: self._budget_acquire(keys=[base + ":req", base + ":ret", base + ":run", base + ":seq"],
+                                         args=[ratio, window, min_concurrent, RETRY_HOLD]),
+            lambda: self.local.budget_acquire(key, ratio, window, min_concurrent),
+        ))
+
+    def budget_release(self, key: str) -> None:
+        self._shared(lambda: self._budget_release(keys=[self._key(key) + ":run"]),
+                     lambda: self.local.budget_release(key))
+
     def breaker_admit(self, key: str, cfg: BreakerConfig) -> float | None:
         def remote() -> float | None:
             found = self._admit(keys=[self._key(key)], args=[cfg.open_for, cfg.probes, cfg.probe_timeout, _ttl(cfg)])
@@ -284,6 +306,49 @@ class RedisState:
 
     def __repr__(self) -> str:
         return f"<RedisState namespace={self.namespace!r} on_error={self.on_error!r}>"
+
+
+_BUDGET_REQUEST = """
+local sec = redis.call('TIME')[1]
+redis.call('HINCRBY', KEYS[1], sec, 1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+_BUDGET_ACQUIRE = """
+local t = redis.call('TIME')
+local sec = tonumber(t[1])
+local now = sec + tonumber(t[2]) / 1000000
+local ratio, window, floor, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local oldest = sec - window + 1
+local function total(key)
+  local sum = 0
+  local vals = redis.call('HGETALL', key)
+  for i = 1, #vals, 2 do
+    if tonumber(vals[i]) < oldest then redis.call('HDEL', key, vals[i]) else sum = sum + tonumber(vals[i + 1]) end
+  end
+  return sum
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZCARD', KEYS[3]) >= floor then
+  if total(KEYS[2]) + 1 > ratio * total(KEYS[1]) then return 0 end
+end
+local token = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[3], now + hold, token)
+redis.call('HINCRBY', KEYS[2], sec, 1)
+local ttl = math.ceil(window * 2 + hold)
+for i = 2, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
+return 1
+"""
+
+_BUDGET_RELEASE = """
+redis.call('ZPOPMIN', KEYS[1])
+return 1
+"""
+
+RETRY_HOLD = 120.0
+"""Seconds a granted retry counts as under way at most (a process that dies mid-retry stops
+holding a slot after this)."""
 
 
 def _ttl(cfg: BreakerConfig) -> int:
