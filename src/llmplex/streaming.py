@@ -273,6 +273,9 @@ class StreamProcessor(Generic[T]):
         self.read_limit: Callable[[], float | None] | None = timer.read_limit if timer is not None else None
         """Seconds the next network read may wait (first-token / idle timeouts, deadline)."""
         self.delivered = 0
+        self.ended = False
+        """Whether the stream ended well (its terminal event was seen)."""
+        self._final: Any = None
         """Chunks produced so far."""
         self._decoder: StreamDecoder[T] = decoder
         self.accumulator: Accumulator = accumulator
@@ -308,15 +311,21 @@ class StreamProcessor(Generic[T]):
             if self._watch:
                 self._watch = self.observer.chunk(chunk)
         self.delivered += len(out)
+        self.ended = True
         self.observer.stream_finished(self.accumulator.usage, self.final)
         return out
 
     def final(self) -> Any:
-        """The accumulated response, priced (``cost``) when the call knows how."""
-        result = self.accumulator.completion()
-        if self.pricing is not None:
-            self.pricing(result)
-        return result
+        """The accumulated response, priced (``cost``) when the call knows how; built once, after the
+        stream ended (the events of the call and ``get_final_completion()`` share it)."""
+        if self._final is None or not self.ended:
+            result = self.accumulator.completion()
+            if self.pricing is not None:
+                self.pricing(result)
+            if not self.ended:
+                return result
+            self._final = result
+        return self._final
 
     def fail(self, error: BaseException) -> LLMError:
         """The typed error to raise for a failure mid-stream, carrying the partial text. Before the

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from ..types.usage import CompletionUsage
 from .info import Prices, Source, model_info
 
 __all__ = ["Cost", "CostItem", "Unpriced", "cost_of", "price"]
@@ -99,6 +100,12 @@ def _int(value: Any) -> int:
 
 def _counts(usage: Any) -> tuple[int, int, int, int, int]:
     """(prompt, cached read, cache written, completion, reasoning) of an OpenAI-shaped usage."""
+    if type(usage) is CompletionUsage and not usage.model_extra:  # what every response carries: read directly
+        details, out = usage.prompt_tokens_details, usage.completion_tokens_details
+        if details is None or not details.model_extra:
+            return (usage.prompt_tokens, (details.cached_tokens or 0) if details else 0,
+                    (details.cache_creation_tokens or 0) if details else 0, usage.completion_tokens,
+                    (out.reasoning_tokens or 0) if out else 0)
     prompt, completion = _int(_get(usage, "prompt_tokens")), _int(_get(usage, "completion_tokens"))
     details, out_details = _get(usage, "prompt_tokens_details"), _get(usage, "completion_tokens_details")
     cached = _int(_get(details, "cached_tokens"))

@@ -10,6 +10,7 @@ live in the client's :class:`~llmplex.resilience.state.State`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -28,7 +29,13 @@ def deployment_for(provider: str, model: str, base_url: str, api_key: Secret | N
     >>> deployment_for("groq", "llama-3.3-70b-versatile", "https://api.groq.com/openai/v1", None).id
     'groq/llama-3.3-70b-versatile@4851d7f37a'
     """
-    secret = hashlib.sha256(api_key.reveal().encode()).hexdigest() if api_key else ""
+    return _deployment(provider, model, base_url, api_key.reveal() if api_key else "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _deployment(provider: str, model: str, base_url: str, key: str) -> Deployment:
+    """Cached: built for every call (and every fallback of it), the same few values each time."""
+    secret = hashlib.sha256(key.encode()).hexdigest() if key else ""
     digest = hashlib.sha256(f"{base_url}\0{secret}".encode()).hexdigest()[:10]
     return Deployment(provider, model, f"{provider}/{model}@{digest}")
 
