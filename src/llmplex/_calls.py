@@ -33,6 +33,8 @@ from .types.completion_params import CompletionParams, EmbeddingParams
 from .types.request_options import RequestOptions
 
 if TYPE_CHECKING:
+    from .cache._policy import CachePolicy
+    from .cache._use import CacheUse
     from .resilience.guard import Deployment, Guard
     from .routing import Router, Target
 
@@ -91,6 +93,8 @@ class CallFactory:
         self.budget = budget
         self.router: Router | None = None
         """Logical model names -> deployments in fallback order (``router.order(name)``)."""
+        self.cache: CachePolicy | None = None
+        """The client's response cache (``cache=``), or ``None``."""
 
     def deployment(self, route: Route, cfg: CallSettings) -> Deployment:
         """The guard's key for a call to ``route`` with settings ``cfg`` (the same deployment a
@@ -118,12 +122,13 @@ class CallFactory:
             models = list(models)
         else:
             models = [models]
+        cache = self._cache_use(kwargs.pop("cache", None), kwargs.pop("cache_ttl", None))
         steps = [step for model in models for step in self._expand(model)]
         first_model, first_settings = steps[0]
         kwargs.update({"model": first_model, **first_settings})
         own = dict(kwargs)  # building pops from kwargs; the fallbacks are built from the same
         call = build(kwargs)
-        self._attach(call)
+        self._attach(call, cache)
         seen = {(first_model, tuple(sorted(first_settings.items())))}
         rest: list[tuple[str, dict[str, Any]]] = []
         for model, settings in [*steps[1:], *(s for m in call.settings.fallbacks for s in self._expand(m))]:
@@ -137,7 +142,7 @@ class CallFactory:
             fallbacks = []
             for model, settings in rest:
                 fallback = build({**shared, "model": model, **settings})
-                self._attach(fallback)
+                self._attach(fallback, cache.copy() if cache is not None else None)
                 fallback.events = call.events  # one logical call: one observer (FallbackTaken moves it)
                 fallbacks.append(fallback)
             call.fallbacks = tuple(fallbacks)
@@ -150,7 +155,23 @@ class CallFactory:
             return [(choice.model, dict(choice.settings)) for choice in self.router.order(model)]
         return [(model, {})]
 
-    def _attach(self, call: Call[Any]) -> None:
+    def _cache_use(self, option: Any, ttl: Any) -> CacheUse | None:
+        """How the call uses the response cache, from its ``cache=`` / ``cache_ttl=``."""
+        if option is None and ttl is None:
+            return self.cache.for_call(None, None) if self.cache is not None else None
+        from .cache._policy import check_call_options
+
+        check_call_options(option, ttl)
+        if self.cache is None:
+            if option in (None, False):
+                return None
+            raise InvalidRequestError(
+                f"cache={option!r} needs a response cache on the client: "
+                "Client(cache='memory' | '<file>.sqlite' | 'redis://...')"
+            )
+        return self.cache.for_call(option, ttl)
+
+    def _attach(self, call: Call[Any], cache: CacheUse | None = None) -> None:
         from .routing.health import deployment_for
 
         cfg = call.settings
@@ -158,6 +179,7 @@ class CallFactory:
         call.budget = self.budget
         call.deployment = deployment_for(call.provider, call.model, cfg.base_url, cfg.api_key)
         call.pricing = functools.partial(_price, call.provider, call.model, self.layers)
+        call.cache = cache
 
     def route(self, model: str) -> Route:
         """Resolve a model name."""

@@ -6,8 +6,9 @@ timeouts, and what to raise in the end (retries, retry budget, guard, fallbacks,
 two drivers are written out twice on purpose (STYLE.md rule 4) and tested as one.
 
 Every attempt goes: wait the planned delay -> prepare the model's call once (image downloads,
-credential refresh) -> ``guard.admit`` and wait what it says -> send -> report success or failure
-to the plan (which tells the guard). A stream is handed over only once its first chunk arrived,
+credential refresh) and look it up in the response cache (a hit ends the call there) ->
+``guard.admit`` and wait what it says -> send -> report success or failure to the plan (which
+tells the guard); a success is stored in the response cache. A stream is handed over only once its first chunk arrived,
 so everything before the first chunk (error statuses, resets, a silent server) is retried or
 falls back; nothing after it is.
 """
@@ -15,8 +16,9 @@ falls back; nothing after it is.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -29,9 +31,11 @@ from .resilience.guard import NO_GUARD, Deployment, Guard
 from .resilience.plan import Attempt, CallPlan
 from .resilience.retry import parse_retry_after
 from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
-from .transport import AsyncTransport, SyncTransport
+from .transport import AsyncBufferedStreamResponse, AsyncTransport, BufferedStreamResponse, SyncTransport
 
 if TYPE_CHECKING:
+    from .cache._entry import CachedResponse
+    from .cache._use import CacheUse
     from .providers.base import BlockingCredentials
     from .resilience.budget import RetryBudget
     from .resilience.deadline import StreamTimer
@@ -76,6 +80,10 @@ class Call(Generic[T]):
             self.deployment = Deployment(self.provider, self.model, f"{self.provider}/{self.model}")
     pricing: Callable[[Any], Any] | None = None
     """Sets ``cost`` on a result from its usage (``catalog.cost_of`` for the serving model)."""
+    cache: CacheUse | None = None
+    """The response cache of this model of the call (looked up before its first attempt)."""
+    built: HttpRequest | None = None
+    """The first attempt's request when the cache lookup built it already (sent as it is)."""
     events: CallObserver = NULL_OBSERVER
     """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
 
@@ -103,11 +111,35 @@ class Call(Generic[T]):
         self, req: HttpRequest, content_type: str | None = None, timer: StreamTimer | None = None
     ) -> StreamProcessor[Any]:
         """A fresh stream processor for this call (the response's content type picks the framing
-        where the request allows more than one; `timer` enforces the chunk timeouts)."""
+        where the request allows more than one; `timer` enforces the chunk timeouts; with a
+        response cache, the bytes are recorded and stored once the stream ends well)."""
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
                                model=self.model, secrets=self.settings.secrets(), content_type=content_type,
-                               timer=timer, observer=self.events, pricing=self.pricing)
+                               timer=timer, observer=self.events, pricing=self.pricing,
+                               recorder=self.cache.recorder(content_type) if self.cache is not None else None)
+
+    def replay(self, entry: CachedResponse) -> T:
+        """A cached whole response, parsed as the provider's would be; ``cached=True``, cost zero."""
+        from .cache._use import cached_response, mark_cached
+
+        result = self.parse(cached_response(entry))
+        mark_cached(self.provider, self.model, result)
+        return result
+
+    def replay_processor(self, entry: CachedResponse) -> tuple[StreamProcessor[Any], Mapping[str, str]]:
+        """A stream processor for a cached stream, and the headers its response shows."""
+        from .cache._use import cached_response, mark_cached
+
+        assert self.decoder is not None and self.accumulator is not None and self.built is not None
+        assert self.built.stream is not None
+        response = cached_response(entry)
+        processor = StreamProcessor(
+            self.built.stream, self.decoder(), self.accumulator(), provider=self.provider, model=self.model,
+            secrets=self.settings.secrets(), content_type=entry.content_type, observer=self.events,
+            pricing=functools.partial(mark_cached, self.provider, self.model), replayed=True,
+        )
+        return processor, response.headers
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
@@ -128,28 +160,48 @@ async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
         await asyncio.to_thread(call.credentials.refresh)
 
 
-def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> None:
-    """Wait the planned delay, prepare the model's call once, ask the guard and wait its delay."""
+def _cached(attempt: Attempt) -> CachedResponse | None:
+    """The response cache's entry for the attempt's model (looked up once, before its first
+    attempt; the request built for the key is the one sent on a miss)."""
+    call = attempt.call
+    use = call.cache
+    if use is None or attempt.number:
+        return None
+    call.built = req = call.build()
+    entry = use.lookup(call.provider, req, call.settings.secrets(), call.settings.base_url)
+    call.events.cache_looked_up(entry is not None, use.mode == "refresh")
+    return entry
+
+
+def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> CachedResponse | None:
+    """Wait the planned delay, prepare the model's call once and look it up in the response cache
+    (returns a hit), ask the guard and wait its delay."""
     if attempt.delay:
         time.sleep(attempt.delay)
     if attempt.number == 0:
         _prepare_sync(attempt.call, transport)
+        if attempt.call.cache is not None and (hit := _cached(attempt)) is not None:
+            return hit
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:
         time.sleep(wait)
+    return None
 
 
-async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransport) -> None:
+async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransport) -> CachedResponse | None:
     """Async twin of :func:`_before_sync`."""
     if attempt.delay:
         await asyncio.sleep(attempt.delay)
     if attempt.number == 0:
         await _prepare_async(attempt.call, transport)
+        if attempt.call.cache is not None and (hit := _cached(attempt)) is not None:
+            return hit
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:
         await asyncio.sleep(wait)
+    return None
 
 
 @observed
@@ -159,12 +211,17 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
     while True:
         attempt = plan.next()  # raises the final error when nothing is left to try
         try:
-            _before_sync(plan, attempt, transport)
+            hit = _before_sync(plan, attempt, transport)
+            if hit is not None:
+                replayed: T = attempt.call.replay(hit)
+                return call.events.finished(replayed)
             resp = transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
                 if attempt.call.pricing is not None:
                     attempt.call.pricing(result)
+                if attempt.call.cache is not None:
+                    attempt.call.cache.store(resp.headers.get("content-type"), resp.body)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
@@ -182,12 +239,17 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
     while True:
         attempt = plan.next()
         try:
-            await _before_async(plan, attempt, transport)
+            hit = await _before_async(plan, attempt, transport)
+            if hit is not None:
+                replayed: T = attempt.call.replay(hit)
+                return call.events.finished(replayed)
             resp = await transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
                 result: T = attempt.call.parse(resp)
                 if attempt.call.pricing is not None:
                     attempt.call.pricing(result)
+                if attempt.call.cache is not None:
+                    attempt.call.cache.store(resp.headers.get("content-type"), resp.body)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
@@ -206,7 +268,10 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
     while True:
         attempt = plan.next()
         try:
-            _before_sync(plan, attempt, transport)
+            hit = _before_sync(plan, attempt, transport)
+            if hit is not None:
+                processor, headers = attempt.call.replay_processor(hit)
+                return Stream(BufferedStreamResponse(200, headers, (hit.body,)), processor).prefetch()
             req = plan.request(attempt)
             resp = transport.open_stream(req, plan.timeout(attempt))
             if 200 <= resp.status < 300:
@@ -229,7 +294,10 @@ async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncS
     while True:
         attempt = plan.next()
         try:
-            await _before_async(plan, attempt, transport)
+            hit = await _before_async(plan, attempt, transport)
+            if hit is not None:
+                processor, headers = attempt.call.replay_processor(hit)
+                return await AsyncStream(AsyncBufferedStreamResponse(200, headers, (hit.body,)), processor).prefetch()
             req = plan.request(attempt)
             resp = await transport.open_stream(req, plan.timeout(attempt))
             if 200 <= resp.status < 300:

@@ -21,10 +21,32 @@ from .resources.embeddings import AsyncEmbeddings, Embeddings
 from .transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
+    from .cache import CacheBackend, CachePolicy, CacheSettings
     from .resilience.state import State
     from .routing import Router, RouterConfig
 
 __all__ = ["AsyncClient", "Client"]
+
+
+def _cache_setting(cache: Any, ttl: float | None) -> dict[str, Any]:
+    """The ``cache`` setting from ``Client(cache=..., cache_ttl=...)`` (empty when not given)."""
+    if cache is None:
+        if ttl is not None:
+            raise ConfigurationError("cache_ttl= needs cache=... (\"memory\", a SQLite file path or a redis:// URL)")
+        return {}
+    if ttl is None:
+        return {"cache": cache}
+    if isinstance(cache, Mapping):
+        return {"cache": {**cache, "ttl": ttl}}
+    return {"cache": {"backend": cache, "ttl": ttl}}
+
+
+def _cache_policy(settings: CacheSettings | None) -> CachePolicy | None:
+    if settings is None:
+        return None
+    from .cache import CachePolicy
+
+    return CachePolicy(settings)
 
 
 class _BaseClient:
@@ -47,6 +69,8 @@ class _BaseClient:
         router: Mapping[str, Any] | RouterConfig | None = None,
         state: State | None = None,
         catalog: Mapping[str, Mapping[str, Any]] | None = None,
+        cache: Any = None,
+        cache_ttl: float | None = None,
     ) -> None:
         specs = builtin_specs()
         if (api_key is not None or base_url is not None) and provider is None:
@@ -71,6 +95,7 @@ class _BaseClient:
             data["router"] = router
         if catalog is not None:
             data["catalog"] = catalog
+        data.update(_cache_setting(cache, cache_ttl))
         constructor: Values = flatten(data, "Client(...)", lambda p: provider_keys(specs.get(p)))
         self._layers = ConfigLayers(
             specs, constructor, config, env=env,
@@ -95,6 +120,7 @@ class _BaseClient:
         if guard is NO_GUARD:  # a guard given explicitly wins over the router's breaker + limiter
             self._calls.guard = policy_guard
         self._calls.router = self._router
+        self._calls.cache = _cache_policy(self._layers.cache())
         shared = getattr(policy_guard, "state", None)
         if isinstance(retry_budget, NotGiven) and shared is not None and hasattr(shared, "redis"):
             self._calls.budget = SharedRetryBudget(shared)  # Redis: one budget for every process
@@ -104,6 +130,13 @@ class _BaseClient:
         """Logical models, their deployments and health: ``client.router.order(name)``,
         ``client.router.stats()`` (from the ``router:`` configuration, or ``router=``)."""
         return self._router
+
+    @property
+    def cache(self) -> CacheBackend | None:
+        """The response cache's backend (``cache.stats``, ``cache.clear()``), or ``None`` when the
+        client has no cache (see docs/caching.md)."""
+        policy = self._calls.cache
+        return policy.backend if policy is not None else None
 
     def session(self, name: str, *, capacity: int | None = None) -> Session:
         """A unit of work: ``with client.session("checkout-flow") as s:`` (or ``async with``) counts
@@ -151,7 +184,9 @@ class Client(_BaseClient):
     models, strategy, circuit breaker, rate limits: the ``router:`` section of llmplex.yaml),
     ``state`` (a ``MemoryState`` or ``RedisState`` to keep breaker and limiter state in, instead of
     the one ``router.state`` names), ``guard`` (replaces the router's breaker + limiter: asked
-    before every attempt).
+    before every attempt), ``cache`` (the response cache: ``"memory"``, a SQLite file path, a
+    ``redis://`` URL, a backend, or ``{"backend": ..., "ttl": ..., "by_default": False}``) and
+    ``cache_ttl`` (seconds an entry lives; see docs/caching.md).
     """
 
     def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:

@@ -11,7 +11,8 @@ whole call, retries and fallbacks included), ``fallbacks`` (models tried when a 
 options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``router`` (logical
 models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``),
 and ``catalog`` (model entries laid over the shipped catalog, ``{provider: {model: {context_window,
-max_output_tokens, capabilities, prices}}}``; see docs/cost.md).
+max_output_tokens, capabilities, prices}}}``; see docs/cost.md) and ``cache`` (the response cache:
+a backend, or ``{backend, ttl, by_default}``; see docs/caching.md).
 
 Environment: each provider's key variable (``OPENAI_API_KEY``, ``GROQ_API_KEY`` …) and base-URL
 variable, ``LLMPLEX_<PROVIDER>_API_KEY`` / ``_BASE_URL``, ``LLMPLEX_TIMEOUT``,
@@ -40,6 +41,7 @@ from ._types import Secret
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from .cache import CacheSettings
     from .providers.base import ProviderSpec
     from .routing.config import RouterConfig
 
@@ -50,7 +52,7 @@ _COMMON = (
     "deadline", "fallbacks",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
-_GLOBAL_ONLY = ("default_provider", "router", "catalog")
+_GLOBAL_ONLY = ("default_provider", "router", "catalog", "cache")
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
 _DEFAULTS: dict[str, Any] = {
     "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
@@ -117,6 +119,12 @@ def _catalog(value: Any, where: str) -> Any:
     return value
 
 
+def _cache(value: Any, where: str) -> Any:
+    from .cache import parse_cache_setting
+
+    return parse_cache_setting(value, where)
+
+
 def _deployment_setting_keys() -> frozenset[str]:
     """Settings a router deployment may set for itself: the common ones, key, URL and every
     provider's own options."""
@@ -134,7 +142,9 @@ def _model_list(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-_STRUCTURED: dict[str, Callable[[Any, str], Any]] = {"router": _router, "fallbacks": _model_list, "catalog": _catalog}
+_STRUCTURED: dict[str, Callable[[Any, str], Any]] = {
+    "router": _router, "fallbacks": _model_list, "catalog": _catalog, "cache": _cache,
+}
 """Settings with a structure of their own, checked by their own parser."""
 
 
@@ -365,6 +375,11 @@ class ConfigLayers:
 
         value, _ = self.lookup("", "router")
         return value if isinstance(value, RouterConfig) else RouterConfig()
+
+    def cache(self) -> CacheSettings | None:
+        """The ``cache:`` setting of the highest layer that has one (checked), or ``None`` (off)."""
+        value, _ = self.lookup("", "cache")
+        return value  # type: ignore[no-any-return]
 
     def catalog(self) -> dict[str, dict[str, Any]]:
         """The configured catalog entries, ``{provider: {model: entry}}``: every layer's

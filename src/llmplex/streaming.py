@@ -15,7 +15,7 @@ from ._framing import Framer, framer_for
 from ._http import StreamFormat
 from .errors import APIConnectionError, APITimeoutError, LLMError, StreamInterruptedError
 from .providers.base import StreamDecoder
-from .transport import AsyncStreamResponse, SyncStreamResponse
+from .transport import AsyncBufferedStreamResponse, AsyncStreamResponse, BufferedStreamResponse, SyncStreamResponse
 from .types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -29,6 +29,7 @@ from .types.chat import (
 from .types.completion import Completion, CompletionChoice
 
 if TYPE_CHECKING:
+    from .cache._use import StreamRecorder
     from .events import CallObserver
     from .resilience.deadline import StreamTimer
 
@@ -259,6 +260,8 @@ class StreamProcessor(Generic[T]):
         timer: StreamTimer | None = None,
         observer: CallObserver | None = None,
         pricing: Callable[[Any], Any] | None = None,
+        recorder: StreamRecorder | None = None,
+        replayed: bool = False,
     ) -> None:
         if observer is None:
             from .events._observer import NULL_OBSERVER
@@ -267,6 +270,10 @@ class StreamProcessor(Generic[T]):
         self.observer: CallObserver = observer
         self.pricing = pricing
         """Sets ``cost`` on the accumulated result (see :meth:`final`)."""
+        self.recorder = recorder
+        """Keeps the raw bytes for the response cache, stored only when the stream ends well."""
+        self.replayed = replayed
+        """Whether the bytes come from the response cache rather than the provider."""
         self._watch = True
         self._framer: Framer = framer_for(framing, content_type)
         self._timer = timer
@@ -290,6 +297,8 @@ class StreamProcessor(Generic[T]):
         the error does (RELIABILITY C4: no delta lost)."""
         add = self.accumulator.add
         timer = self._timer
+        if self.recorder is not None:
+            self.recorder.add(data)
         for frame in self._framer.feed(data):
             for chunk in self._decoder.feed(frame):
                 add(chunk)  # type: ignore[arg-type]
@@ -312,6 +321,8 @@ class StreamProcessor(Generic[T]):
                 self._watch = self.observer.chunk(chunk)
         self.delivered += len(out)
         self.ended = True
+        if self.recorder is not None:
+            self.recorder.complete()
         self.observer.stream_finished(self.accumulator.usage, self.final)
         return out
 
@@ -364,7 +375,7 @@ class Stream(Generic[T]):
     """
 
     def __init__(
-        self, response: SyncStreamResponse, processor: StreamProcessor[T]
+        self, response: SyncStreamResponse | BufferedStreamResponse, processor: StreamProcessor[T]
     ) -> None:
         self.response = response
         self._processor: StreamProcessor[T] = processor
@@ -404,6 +415,11 @@ class Stream(Generic[T]):
         result: ChatCompletion | Completion = self._processor.final()
         return result
 
+    @property
+    def cached(self) -> bool:
+        """Whether this stream is replayed from the response cache."""
+        return self._processor.replayed
+
     def prefetch(self) -> Stream[T]:
         """Wait for the first chunk (raising what ended the stream before it); iteration then
         starts with it. The drivers hand over a stream only after this."""
@@ -441,7 +457,7 @@ class AsyncStream(Generic[T]):
     """
 
     def __init__(
-        self, response: AsyncStreamResponse, processor: StreamProcessor[T]
+        self, response: AsyncStreamResponse | AsyncBufferedStreamResponse, processor: StreamProcessor[T]
     ) -> None:
         self.response = response
         self._processor: StreamProcessor[T] = processor
@@ -477,6 +493,11 @@ class AsyncStream(Generic[T]):
             pass
         result: ChatCompletion | Completion = self._processor.final()
         return result
+
+    @property
+    def cached(self) -> bool:
+        """Whether this stream is replayed from the response cache."""
+        return self._processor.replayed
 
     async def prefetch(self) -> AsyncStream[T]:
         """Async twin of :meth:`Stream.prefetch`."""
@@ -530,7 +551,7 @@ async def _aresume(first: T, rest: AsyncGenerator[T, None]) -> AsyncGenerator[T,
 
 
 def _sync_chunks(
-    response: SyncStreamResponse, processor: StreamProcessor[T]
+    response: SyncStreamResponse | BufferedStreamResponse, processor: StreamProcessor[T]
 ) -> Generator[T, None, None]:
     try:
         for data in response.iter_bytes(processor.read_limit):
@@ -544,7 +565,7 @@ def _sync_chunks(
 
 
 async def _async_chunks(
-    response: AsyncStreamResponse, processor: StreamProcessor[T]
+    response: AsyncStreamResponse | AsyncBufferedStreamResponse, processor: StreamProcessor[T]
 ) -> AsyncGenerator[T, None]:
     try:
         async for data in response.iter_bytes(processor.read_limit):

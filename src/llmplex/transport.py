@@ -8,7 +8,7 @@ redirects (a credential must not travel to another origin), and raise only llmpl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._http import HttpRequest, HttpResponse
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     import aiohttp
     import urllib3
 
-__all__ = ["AsyncStreamResponse", "AsyncTransport", "SyncStreamResponse", "SyncTransport"]
+__all__ = ["AsyncBufferedStreamResponse", "AsyncStreamResponse", "AsyncTransport", "BufferedStreamResponse",
+           "SyncStreamResponse", "SyncTransport"]
 
 _CHUNK = 65536
 ReadLimit = Callable[[], "float | None"]
@@ -58,6 +59,40 @@ def _urllib3_error(exc: BaseException, req: HttpRequest) -> LLMError:
     return _connection_error(
         exc, req, (urllib3.exceptions.TimeoutError,), (urllib3.exceptions.NewConnectionError,)
     )
+
+
+class BufferedStreamResponse:
+    """A streamed response whose body is already in memory (a response-cache replay, the
+    in-process ``mock`` provider), with the interface of :class:`SyncStreamResponse`."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], segments: Sequence[bytes]) -> None:
+        self.status = status
+        self.headers = headers
+        self._segments = segments
+
+    def iter_bytes(self, limit: ReadLimit | None = None) -> Iterator[bytes]:
+        """The body, one segment at a time (nothing to wait for: ``limit`` is not asked)."""
+        yield from self._segments
+
+    def read_all(self) -> HttpResponse:
+        """The whole body."""
+        return HttpResponse(self.status, self.headers, b"".join(self._segments))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class AsyncBufferedStreamResponse(BufferedStreamResponse):
+    """:class:`BufferedStreamResponse` with the interface of :class:`AsyncStreamResponse`."""
+
+    async def iter_bytes(self, limit: ReadLimit | None = None) -> AsyncIterator[bytes]:  # type: ignore[override]
+        """The body, one segment at a time."""
+        for segment in self._segments:
+            yield segment
+
+    async def read_all(self) -> HttpResponse:  # type: ignore[override]
+        """The whole body."""
+        return HttpResponse(self.status, self.headers, b"".join(self._segments))
 
 
 # -- sync: urllib3 --------------------------------------------------------------------------

@@ -43,14 +43,16 @@ class CacheBackend(Protocol):
     """A store of cached responses. Implementations never raise from get/set."""
 
     stats: CacheStats
+    now: Callable[[], float]
+    """The wall clock entries expire by (``time.time``)."""
 
     def get(self, key: str) -> CachedResponse | None: ...
     def set(self, key: str, entry: CachedResponse) -> None: ...
     def clear(self) -> None: ...
 
 
-def _count(stats: CacheStats, entry: CachedResponse | None) -> CachedResponse | None:
-    if entry is None or entry.expired():
+def _count(stats: CacheStats, entry: CachedResponse | None, now: float) -> CachedResponse | None:
+    if entry is None or entry.expired(now):
         stats.misses += 1
         return None
     stats.hits += 1
@@ -58,10 +60,13 @@ def _count(stats: CacheStats, entry: CachedResponse | None) -> CachedResponse | 
 
 
 class MemoryCache:
-    """An in-process LRU bounded by entries and bytes (thread-safe)."""
+    """An in-process LRU bounded by entries and bytes (thread-safe). ``now`` is the wall clock
+    entries expire by (a parameter for tests)."""
 
-    def __init__(self, *, max_entries: int = 1024, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, *, max_entries: int = 1024, max_bytes: int = 64 * 1024 * 1024,
+                 now: Callable[[], float] = time.time) -> None:
         self.stats = CacheStats()
+        self.now = now
         self._items: OrderedDict[str, CachedResponse] = OrderedDict()
         self._bytes = 0
         self._max_entries = max_entries
@@ -76,7 +81,7 @@ class MemoryCache:
             entry = self._items.get(key)
             if entry is not None:
                 self._items.move_to_end(key)
-            return _count(self.stats, entry)
+            return _count(self.stats, entry, self.now())
 
     def set(self, key: str, entry: CachedResponse) -> None:
         if len(entry.body) > self._max_bytes:
@@ -104,8 +109,10 @@ class SQLiteCache:
     and a fresh one is created; a row that fails its checksum is a miss.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0, purge_every: int = 256) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0, purge_every: int = 256,
+                 now: Callable[[], float] = time.time) -> None:
         self.stats = CacheStats()
+        self.now = now
         self.path = Path(path)
         self._timeout = timeout
         self._purge_every = purge_every
@@ -152,7 +159,7 @@ class SQLiteCache:
         if row and entry is None:
             self.stats.errors += 1
             logger.warning("llmplex cache: a damaged entry in %s was ignored", self.path)
-        return _count(self.stats, entry)
+        return _count(self.stats, entry, self.now())
 
     def set(self, key: str, entry: CachedResponse) -> None:
         def write(conn: sqlite3.Connection) -> bool:
@@ -164,7 +171,7 @@ class SQLiteCache:
             self.stats.stores += 1
             if self.stats.stores % self._purge_every == 0:
                 self._guard("purge", lambda c: c.execute(
-                    "DELETE FROM llmplex_cache WHERE expires IS NOT NULL AND expires < ?", (time.time(),)))
+                    "DELETE FROM llmplex_cache WHERE expires IS NOT NULL AND expires < ?", (self.now(),)))
 
     def clear(self) -> None:
         self._guard("clear", lambda c: c.execute("DELETE FROM llmplex_cache"))
@@ -188,6 +195,7 @@ class RedisCache:
         except ImportError:
             raise ConfigurationError("a Redis cache needs redis-py: pip install 'llmplex[redis]'") from None
         self.stats = CacheStats()
+        self.now: Callable[[], float] = time.time
         self._client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._prefix = prefix
@@ -210,10 +218,10 @@ class RedisCache:
 
     def get(self, key: str) -> CachedResponse | None:
         raw = self._call("read", lambda: self._client.get(self._prefix + key))
-        return _count(self.stats, decode_entry(raw) if isinstance(raw, bytes) else None)
+        return _count(self.stats, decode_entry(raw) if isinstance(raw, bytes) else None, self.now())
 
     def set(self, key: str, entry: CachedResponse) -> None:
-        ttl_ms = None if entry.expires_at is None else max(1, int((entry.expires_at - time.time()) * 1000))
+        ttl_ms = None if entry.expires_at is None else max(1, int((entry.expires_at - self.now()) * 1000))
         if self._call("write", lambda: self._client.set(self._prefix + key, encode_entry(entry), px=ttl_ms)):
             self.stats.stores += 1
 
@@ -234,9 +242,10 @@ def open_cache(spec: Any) -> CacheBackend:
         return RedisCache(spec)
     if isinstance(spec, (str, os.PathLike)):
         return SQLiteCache(spec)
-    if hasattr(spec, "get") and hasattr(spec, "set") and hasattr(spec, "stats"):
+    if all(hasattr(spec, name) for name in ("get", "set", "clear", "stats", "now")):
         backend: CacheBackend = spec
         return backend
     raise ConfigurationError(
-        f"cache must be 'memory', a SQLite file path, a redis:// URL or a cache backend, not {type(spec).__name__}"
+        f"cache must be 'memory', a SQLite file path, a redis:// URL or a cache backend (get, set, clear, stats, "
+        f"now), not {type(spec).__name__}"
     )

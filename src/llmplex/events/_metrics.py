@@ -129,6 +129,11 @@ class Stats:
     """Seconds from the start of the call to the full response (successful calls)."""
     ttft: Percentiles
     """Seconds to the first output chunk (successful streams)."""
+    cache_hits: int = 0
+    """Calls answered by the response cache (counted in ``calls``; their cost is zero and their
+    tokens and latency are not added: nothing was spent and no provider was timed)."""
+    cache_misses: int = 0
+    """Calls that asked the response cache and went to the provider (``cache="refresh"`` included)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +146,8 @@ class MetricsSnapshot(Stats):
 
 
 class _Counters:
-    __slots__ = ("cost", "cost_known", "cost_unknown", "errors", "errors_by_type", "latency", "ok", "retries",
-                 "tokens", "ttft")
+    __slots__ = ("cache_hits", "cache_misses", "cost", "cost_known", "cost_unknown", "errors", "errors_by_type",
+                 "latency", "ok", "retries", "tokens", "ttft")
 
     def __init__(self) -> None:
         self.ok = 0
@@ -155,6 +160,8 @@ class _Counters:
         self.cost_unknown = 0
         self.latency = QuantileSketch()
         self.ttft = QuantileSketch()
+        self.cache_hits = 0
+        self.cache_misses = 0
 
     def merge(self, other: _Counters) -> None:
         self.ok += other.ok
@@ -168,6 +175,8 @@ class _Counters:
         self.cost_unknown += other.cost_unknown
         self.latency.merge(other.latency)
         self.ttft.merge(other.ttft)
+        self.cache_hits += other.cache_hits
+        self.cache_misses += other.cache_misses
 
     def stats(self) -> Stats:
         return Stats(
@@ -175,6 +184,7 @@ class _Counters:
             retries=self.retries, tokens=TokenCounts(*self.tokens),
             cost=self.cost if self.cost_known else None, cost_unknown=self.cost_unknown,
             latency=Percentiles.of(self.latency), ttft=Percentiles.of(self.ttft),
+            cache_hits=self.cache_hits, cache_misses=self.cache_misses,
         )
 
 
@@ -200,11 +210,15 @@ class Metrics:
         return counters
 
     def record_success(self, provider: str, model: str, latency: float, ttft: float | None, retries: int,
-                       tokens: tuple[int, int, int, int] | None, cost: float | None) -> None:
-        """Count one successful call."""
+                       tokens: tuple[int, int, int, int] | None, cost: float | None, cached: bool = False) -> None:
+        """Count one successful call (``cached``: answered by the response cache)."""
         with self._lock:
             c = self._counters(provider, model)
             c.ok += 1
+            if cached:
+                c.cache_hits += 1
+                c.cost_known += 1
+                return
             c.retries += retries
             c.latency.add(latency)
             if ttft is not None:
@@ -220,6 +234,11 @@ class Metrics:
             else:
                 c.cost += cost
                 c.cost_known += 1
+
+    def record_cache_miss(self, provider: str, model: str) -> None:
+        """Count one call the response cache could not answer."""
+        with self._lock:
+            self._counters(provider, model).cache_misses += 1
 
     def record_failure(self, provider: str, model: str, error_type: str, retries: int) -> None:
         """Count one failed or cancelled call."""

@@ -6,8 +6,8 @@ the client's and the sessions' metrics, writes one log record, and — only when
 builds the typed events and publishes them. With no subscriber, no hook and INFO logging off, a
 call costs a few attribute checks and one metrics update (``benchmarks/events.py`` measures it).
 
-Policies that are not in the drivers yet (fallback, circuit breaker, response cache) publish their
-events through :meth:`CallObserver.emit`.
+Policies outside the drivers (the circuit breaker) publish their events through
+:meth:`CallObserver.emit`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from ._metrics import Metrics, usage_tokens
 from ._session import Session, active_sessions
 from ._types import (
     AttemptStarted,
+    CacheHit,
+    CacheMiss,
     ChunkReceived,
     Event,
     Failed,
@@ -84,7 +86,7 @@ def remove_hook(hook: Hook) -> None:
 class CallObserver:
     """What one call reports. Built by the call factory, driven by the drivers."""
 
-    __slots__ = ("attempts", "base", "chunks", "ended", "hook_state", "metrics", "model", "operation",
+    __slots__ = ("attempts", "base", "cached", "chunks", "ended", "hook_state", "metrics", "model", "operation",
                  "provider", "request", "sessions", "stream", "t0", "ttft")
 
     def __init__(self, metrics: Metrics | None, provider: str, model: str, operation: str, stream: bool,
@@ -102,6 +104,8 @@ class CallObserver:
         self.ttft: float | None = None
         self.chunks = 0
         self.ended = False
+        self.cached = False
+        """Whether the call was answered by the response cache."""
         self.base: tuple[Any, ...] | None = None
         self.hook_state: tuple[Any, ...] = ()
 
@@ -168,6 +172,17 @@ class CallObserver:
         self.provider, self.model = provider, model
         self.base = (call_id, provider, model, deployment, self.operation)
 
+    def cache_looked_up(self, hit: bool, refresh: bool) -> None:
+        """The response cache was asked (``refresh``: asked to be bypassed and refilled)."""
+        self.cached = hit
+        if not hit:
+            if self.metrics is not None:
+                self.metrics.record_cache_miss(self.provider, self.model)
+            for s in self.sessions:
+                s.metrics.record_cache_miss(self.provider, self.model)
+        if self.listening():
+            self._publish(self._event(CacheHit) if hit else self._event(CacheMiss, refresh))
+
     def retry(self, error: Exception, delay: float) -> None:
         """The attempt failed with ``error``; the next one starts in ``delay`` seconds."""
         if self.listening():
@@ -209,10 +224,13 @@ class CallObserver:
             result = built
         priced = _field(result, "cost") if result is not None else None
         cost = float(priced) if priced is not None else None
+        cached = self.cached
         if self.metrics is not None:
-            self.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
+            self.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost,
+                                        cached)
         for s in self.sessions:
-            s.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost)
+            s.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost,
+                                     cached)
         listening = self.listening()
         if listening or _HOOKS or _log.isEnabledFor(_INFO):
             self._end(self._finished_event(response(), latency, usage, tokens, cost), listening)
@@ -223,7 +241,7 @@ class CallObserver:
         return self._event(  # type: ignore[no-any-return]
             Finished, latency, self.ttft, self.stream, inp, out, cached, reasoning,
             cost, getattr(full, "model", None) or None,
-            getattr(full, "id", None) or None, _finish_reasons(full), bool(_field(full, "cached")), full, usage,
+            getattr(full, "id", None) or None, _finish_reasons(full), self.cached, full, usage,
         )
 
     def failed(self, error: E, cancelled: bool = False) -> E:

@@ -110,7 +110,10 @@ class CacheHit(Event):
 
 @dataclass(slots=True)
 class CacheMiss(Event):
-    """The response cache had no entry: the call goes to the provider."""
+    """The response cache had no entry (or was told to refresh it): the call goes to the provider."""
+
+    refresh: bool = False
+    """The call asked for ``cache="refresh"``: the cache was not read, its answer will be stored."""
 
 
 @dataclass(slots=True)

@@ -126,7 +126,9 @@ class CallPlan:
 
     def request(self, attempt: Attempt) -> HttpRequest:
         """The attempt's request, with the idempotency and retry-count headers."""
-        req = attempt.call.build()
+        call = attempt.call
+        req = call.built or call.build()  # built already when the response cache was asked
+        call.built = None
         headers = dict(req.headers)
         if not any(name.lower() == "idempotency-key" for name in headers):
             headers[IDEMPOTENCY_HEADER] = attempt.key

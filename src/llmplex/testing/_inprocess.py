@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .._http import HttpRequest, HttpResponse
+from ..transport import AsyncBufferedStreamResponse, BufferedStreamResponse
 from ._openai import OpenAIProtocol
 from ._plan import Exchange, RecordedRequest, ResponsePlan
 from ._reply import Reply
 
-__all__ = ["AsyncInProcessStream", "InProcessStream", "answer", "open_async_stream", "open_stream"]
+__all__ = ["answer", "open_async_stream", "open_stream"]
 
 _protocol = OpenAIProtocol()
 _seq = itertools.count(1)
@@ -73,44 +74,17 @@ def answer(req: HttpRequest) -> HttpResponse:
     return HttpResponse(plan.status, _headers(plan), plan.body)
 
 
-class InProcessStream:
-    """A streamed in-process response with the transport's stream interface."""
-
-    def __init__(self, plan: ResponsePlan) -> None:
-        self.status = plan.status
-        self.headers: Mapping[str, str] = _headers(plan)
-        self._segments = [s.data for s in plan.segments if s.data]
-
-    def iter_bytes(self, limit: object = None) -> Iterator[bytes]:
-        """The body, one segment at a time (no waits: `limit` has nothing to bound)."""
-        yield from self._segments
-
-    def read_all(self) -> HttpResponse:
-        """The whole body."""
-        return HttpResponse(self.status, self.headers, b"".join(self._segments))
-
-    def close(self) -> None:
-        """Nothing to release."""
+def _segments(plan: ResponsePlan) -> list[bytes]:
+    return [s.data for s in plan.segments if s.data]
 
 
-class AsyncInProcessStream(InProcessStream):
-    """Async flavour of :class:`InProcessStream`."""
-
-    async def iter_bytes(self, limit: object = None) -> AsyncIterator[bytes]:  # type: ignore[override]
-        """The body, one segment at a time."""
-        for segment in self._segments:
-            yield segment
-
-    async def read_all(self) -> HttpResponse:  # type: ignore[override]
-        """The whole body."""
-        return HttpResponse(self.status, self.headers, b"".join(self._segments))
-
-
-def open_stream(req: HttpRequest) -> InProcessStream:
+def open_stream(req: HttpRequest) -> BufferedStreamResponse:
     """Answer a streamed ``mock://`` request."""
-    return InProcessStream(_plan(req))
+    plan = _plan(req)
+    return BufferedStreamResponse(plan.status, _headers(plan), _segments(plan))
 
 
-def open_async_stream(req: HttpRequest) -> AsyncInProcessStream:
+def open_async_stream(req: HttpRequest) -> AsyncBufferedStreamResponse:
     """Answer a streamed ``mock://`` request for the async driver."""
-    return AsyncInProcessStream(_plan(req))
+    plan = _plan(req)
+    return AsyncBufferedStreamResponse(plan.status, _headers(plan), _segments(plan))

@@ -40,3 +40,6 @@ class Completion(ResponseModel):
     """What the call cost in USD: a ``llmplex.catalog.Cost`` (``float(r.cost)``, ``r.cost.items``,
     ``r.cost.source``) computed from the usage and the catalog's prices, or ``None`` when the catalog
     has no price for the model (see ``llmplex.catalog.price`` for why). Not part of the OpenAI JSON."""
+    cached: bool = Field(default=False, exclude=True)
+    """Whether this response was replayed from llmplex's response cache (then ``cost`` is zero and
+    ``usage`` is the original call's). Not part of the OpenAI JSON."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from typing_extensions import TypedDict
 
@@ -40,3 +40,8 @@ class RequestOptions(TypedDict, total=False):
     max_image_bytes: int
     """Largest image downloaded to inline an ``http(s)`` image URL, for providers that take only
     bytes (Gemini, Bedrock, Ollama); 0 turns downloading off. Default 20 MiB."""
+    cache: bool | Literal["refresh"]
+    """The response cache for this call (the client needs ``cache=``): ``True`` use it, ``False``
+    skip it, ``"refresh"`` ask the provider and store the new answer. Default: the client's."""
+    cache_ttl: float
+    """Seconds this call's cache entry lives (default: the client's ``cache_ttl``)."""
