@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,3 +120,18 @@ def api(mode: str, emu: Emulator) -> Iterator[Api]:
     a = Api(mode, provider="openai", api_key="sk-test-key-123456", base_url=emu.base_url, router=NO_BREAKER)
     yield a
     a.close()
+
+
+REDIS_URL_VARIABLE = "LLMPLEX_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get(REDIS_URL_VARIABLE)
+    if not url:
+        pytest.fail(
+            f"{REDIS_URL_VARIABLE} is not set: these tests need a real Redis. Run them with ./dev test (it starts a "
+            f"throwaway redis-server on loopback), or set {REDIS_URL_VARIABLE}=redis://127.0.0.1:PORT/0",
+            pytrace=False,
+        )
+    return url

@@ -167,3 +167,50 @@ def test_a_dead_redis_is_a_miss_not_an_error() -> None:
     assert cache.get("k") is None
     cache.set("k", CachedResponse("application/json", b"{}"))
     assert cache.stats.errors == 1 and cache.stats.bypassed == 1
+
+
+def _with_headers(headers: dict[str, str]) -> str:
+    req = HttpRequest("POST", "https://api.openai.com/v1/chat/completions", headers, json.dumps(BASE).encode())
+    return cache_key("openai", req, identity_hash([], "https://api.openai.com/v1"))
+
+
+def _sigv4(key_id: str, date: str, signature: str, region: str = "us-east-1") -> str:
+    return (f"AWS4-HMAC-SHA256 Credential={key_id}/{date[:8]}/{region}/bedrock/aws4_request, "
+            f"SignedHeaders=host;x-amz-date, Signature={signature}")
+
+
+def test_headers_that_change_per_attempt_do_not_change_the_key() -> None:
+    base = {"authorization": "Bearer sk-a", "Idempotency-Key": "llmplex-1", "x-llmplex-retry-count": "0",
+            "User-Agent": "llmplex/0.1"}
+    same = {"authorization": "Bearer sk-a", "Idempotency-Key": "llmplex-2", "x-llmplex-retry-count": "2",
+            "User-Agent": "llmplex/0.2"}
+    assert _with_headers(base) == _with_headers(same)
+    signed = {"authorization": _sigv4("AKIDEXAMPLE", "20260101T000000Z", "ab" * 32), "x-amz-date": "20260101T000000Z"}
+    resigned = {"authorization": _sigv4("AKIDEXAMPLE", "20260102T101010Z", "cd" * 32),
+                "x-amz-date": "20260102T101010Z"}
+    assert _with_headers(signed) == _with_headers(resigned)  # Bedrock re-signs every request
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ({"authorization": "Bearer sk-a"}, {"authorization": "Bearer sk-b"}),
+    ({"x-api-key": "sk-ant-a"}, {"x-api-key": "sk-ant-b"}),
+    ({"anthropic-version": "2023-06-01"}, {"anthropic-version": "2024-01-01"}),
+    ({"anthropic-beta": "a"}, {"anthropic-beta": "b"}),
+    ({"OpenAI-Project": "p1"}, {"OpenAI-Project": "p2"}),
+    ({"authorization": _sigv4("AKIDONE", "20260101T000000Z", "ab" * 32)},
+     {"authorization": _sigv4("AKIDTWO", "20260101T000000Z", "ab" * 32)}),
+    ({"authorization": _sigv4("AKIDONE", "20260101T000000Z", "ab" * 32)},
+     {"authorization": _sigv4("AKIDONE", "20260101T000000Z", "ab" * 32, region="eu-west-1")}),
+])
+def test_headers_that_name_the_tenant_or_change_the_answer_change_the_key(one: dict[str, str],
+                                                                          other: dict[str, str]) -> None:
+    assert _with_headers(one) != _with_headers(other)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=8, max_size=40), st.text(min_size=8, max_size=40))
+def test_no_two_tenants_share_a_key_and_no_key_shows_a_secret(secret_a: str, secret_b: str) -> None:
+    """F1 as a property: any two different credentials give different keys; a key is 64 hex digits."""
+    a, b = _key(BASE, secret=secret_a), _key(BASE, secret=secret_b)
+    assert (a == b) == (secret_a == secret_b)
+    assert all(c in "0123456789abcdef" for c in a) and len(a) == 64

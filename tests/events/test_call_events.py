@@ -135,21 +135,43 @@ def test_completions_and_embeddings_name_their_operation(api: Api, emu: Emulator
     assert set(api.client.metrics().by_model) == {"openai/gpt-3.5-turbo-instruct", "openai/text-embedding-3-small"}
 
 
-def test_policy_events_go_through_the_call_observer(collected: Collected) -> None:
-    # The fallback, breaker and cache policies are not in the drivers yet: they publish through
-    # CallObserver.emit, checked here with a real observer.
-    observer = events.CallObserver(None, "openai", "gpt-4o", "chat", False)
-    observer.started()
-    observer.emit(events.CacheMiss)
-    observer.emit(events.CacheHit)
-    observer.emit(events.CircuitOpened, reason="5 failures in 10 s")
-    observer.emit(events.CircuitClosed)
-    observer.emit(events.FallbackTaken, to_provider="anthropic", to_model="claude", to_deployment="anthropic/claude",
-                  error=llmplex.OverloadedError("busy"))
-    assert collected.names() == ["RequestStarted", "CacheMiss", "CacheHit", "CircuitOpened", "CircuitClosed",
-                                 "FallbackTaken"]
-    assert len({e.call_id for e in collected.items}) == 1
-    assert collected.of(events.FallbackTaken)[0].to_deployment == "anthropic/claude"
+def test_circuit_events_come_from_the_call_that_changed_the_circuit(mode: str, emu: Emulator,
+                                                                     collected: Collected) -> None:
+    api = Api(mode, provider="openai", api_key="sk-test-key-123456", base_url=emu.base_url,
+              router={"breaker": {"failures": 2, "open_for": 0}})
+    try:
+        emu.enqueue(Reply.error(503, "busy"), Reply.error(503, "busy"), Reply(text="ok"))
+        for _ in range(2):
+            with pytest.raises(llmplex.InternalServerError):
+                api.chat(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_retries=0)
+        api.chat(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])  # the probe succeeds
+    finally:
+        api.close()
+    opened, closed = collected.of(events.CircuitOpened), collected.of(events.CircuitClosed)
+    failed, finished = collected.of(events.Failed), collected.of(events.Finished)
+    assert len(opened) == 1 and opened[0].reason == "failure (HTTP 503)"
+    assert opened[0].call_id == failed[1].call_id and opened[0].deployment == "openai/gpt-4o"
+    assert len(closed) == 1 and closed[0].call_id == finished[0].call_id
+    names = [type(e).__name__ for e in collected.items if e.call_id == failed[1].call_id]
+    assert names == ["RequestStarted", "AttemptStarted", "CircuitOpened", "Failed"]
+
+
+def test_a_circuit_change_in_redis_is_reported_too(redis_url: str) -> None:
+    """The transition comes back from the shared state's Lua script as from memory (RedisState)."""
+    import uuid
+
+    from llmplex.resilience.breaker import BreakerConfig
+    from llmplex.resilience.guard import Deployment, Outcome
+    from llmplex.resilience.policy import PolicyGuard
+    from llmplex.resilience.state import RedisState
+
+    state = RedisState(redis_url, namespace=f"test-{uuid.uuid4().hex[:12]}")
+    guard = PolicyGuard(state, BreakerConfig(failures=2, open_for=0))
+    where = Deployment("openai", "gpt-4o", "openai/gpt-4o")
+    assert guard.record(where, Outcome("failure", status=503)) is None
+    assert guard.record(where, Outcome("failure", status=503)) == "opened"
+    assert guard.admit(where) == 0.0  # open_for=0: the probe goes
+    assert guard.record(where, Outcome("success", status=200)) == "closed"
 
 
 def test_every_event_type_is_covered() -> None:

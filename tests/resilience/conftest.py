@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-URL_VARIABLE = "LLMPLEX_TEST_REDIS_URL"
-
 
 class FakeClock:
     """A monotonic clock that moves only when told."""
@@ -55,18 +53,6 @@ def admitted_at_once(guard: Any, deployment: Any, callers: int) -> int:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        pytest.fail(
-            f"{URL_VARIABLE} is not set: these tests need a real Redis. Run them with ./dev test (it starts a "
-            f"throwaway redis-server on loopback), or set {URL_VARIABLE}=redis://127.0.0.1:PORT/0",
-            pytrace=False,
-        )
-    return url
 
 
 @pytest.fixture(scope="session")

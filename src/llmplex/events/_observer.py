@@ -32,6 +32,8 @@ from ._types import (
     CacheHit,
     CacheMiss,
     ChunkReceived,
+    CircuitClosed,
+    CircuitOpened,
     Event,
     Failed,
     FallbackTaken,
@@ -182,6 +184,15 @@ class CallObserver:
                 s.metrics.record_cache_miss(self.provider, self.model)
         if self.listening():
             self._publish(self._event(CacheHit) if hit else self._event(CacheMiss, refresh))
+
+    def circuit_changed(self, change: str, outcome: str, status: int | None) -> None:
+        """This call's attempt opened or closed its deployment's circuit."""
+        if self.listening():
+            if change == "opened":
+                reason = f"{outcome} (HTTP {status})" if status is not None else outcome
+                self._publish(self._event(CircuitOpened, reason))
+            else:
+                self._publish(self._event(CircuitClosed))
 
     def retry(self, error: Exception, delay: float) -> None:
         """The attempt failed with ``error``; the next one starts in ``delay`` seconds."""

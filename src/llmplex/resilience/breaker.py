@@ -19,14 +19,14 @@ state.MemoryState`) and in Lua (:class:`~llmplex.resilience.state.RedisState`).
 
 >>> cfg = BreakerConfig(failures=2, open_for=30.0)
 >>> s = BreakerState()
->>> record(s, "failure", 0.0, cfg); record(s, "failure", 1.0, cfg); s.state
-'open'
+>>> record(s, "failure", 0.0, cfg), record(s, "failure", 1.0, cfg), s.state
+(None, 'opened', 'open')
 >>> admit(s, 10.0, cfg)   # seconds until a probe may go
 21.0
 >>> admit(s, 31.0, cfg) is None, s.state   # the probe
 (True, 'half_open')
->>> record(s, "success", 32.0, cfg); s.state
-'closed'
+>>> record(s, "success", 32.0, cfg), s.state
+('closed', 'closed')
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BreakerConfig", "BreakerState", "BreakerStatus", "admit", "current", "record"]
+__all__ = ["BreakerConfig", "BreakerState", "BreakerStatus", "Transition", "admit", "current", "record"]
 
 BreakerStatus = Literal["closed", "open", "half_open"]
+Transition = Literal["opened", "closed"]
+"""What an outcome did to a circuit (``CircuitOpened`` / ``CircuitClosed`` events)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,22 +107,24 @@ def admit(s: BreakerState, now: float, cfg: BreakerConfig) -> float | None:
     return s.probe_deadline - now
 
 
-def record(s: BreakerState, kind: str, now: float, cfg: BreakerConfig) -> None:
-    """Learn from one finished call (``success``, ``failure``, ``ignored`` or ``cancelled``)."""
+def record(s: BreakerState, kind: str, now: float, cfg: BreakerConfig) -> Transition | None:
+    """Learn from one finished call (``success``, ``failure``, ``ignored`` or ``cancelled``);
+    returns ``"opened"`` or ``"closed"`` when this outcome changed the circuit."""
     if s.state == "open":
-        return  # late answers of calls admitted before the circuit opened
+        return None  # late answers of calls admitted before the circuit opened
     if s.state == "half_open":
         if kind == "failure":
             _open(s, now)
-            return
+            return "opened"
         s.probes = max(s.probes - 1, 0)  # every other outcome frees its probe slot
         if kind == "success":
             s.successes += 1
             if s.successes >= cfg.probes:
                 _close(s)
-        return
+                return "closed"
+        return None
     if kind not in ("success", "failure"):
-        return
+        return None
     _roll(s, now, cfg.window)
     s.calls += 1
     if kind == "failure":
@@ -130,6 +134,8 @@ def record(s: BreakerState, kind: str, now: float, cfg: BreakerConfig) -> None:
         s.consecutive = 0
     if s.consecutive >= cfg.failures or _rate_tripped(s, now, cfg):
         _open(s, now)
+        return "opened"
+    return None
 
 
 def current(s: BreakerState, now: float, cfg: BreakerConfig) -> BreakerStatus:

@@ -58,8 +58,9 @@ class Guard(Protocol):
         deployment's circuit is open, ``RateLimitError`` when a limiter refuses without waiting."""
         ...
 
-    def record(self, deployment: Deployment, outcome: Outcome) -> None:
-        """Learn from one finished attempt. Never raises."""
+    def record(self, deployment: Deployment, outcome: Outcome) -> Literal["opened", "closed"] | None:
+        """Learn from one finished attempt. Never raises. Returns ``"opened"`` / ``"closed"`` when
+        the outcome changed the deployment's circuit (the call reports it as an event)."""
         ...
 
 
@@ -69,7 +70,7 @@ class _NoGuard:
     def admit(self, deployment: Deployment, *, estimated_tokens: int = 0) -> float:
         return 0.0
 
-    def record(self, deployment: Deployment, outcome: Outcome) -> None:
+    def record(self, deployment: Deployment, outcome: Outcome) -> Literal["opened", "closed"] | None:
         return None
 
 

@@ -208,7 +208,9 @@ class CallPlan:
     def _record(self, attempt: Attempt, outcome: Outcome) -> None:
         if attempt.admitted:
             attempt.admitted = False
-            attempt.call.guard.record(attempt.call.deployment, outcome)
+            changed = attempt.call.guard.record(attempt.call.deployment, outcome)
+            if changed is not None:
+                attempt.call.events.circuit_changed(changed, outcome.kind, outcome.status)
 
     def _end(self, attempt: Attempt) -> None:
         if attempt.retry:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from ..errors import CircuitOpenError, RateLimitError
-from .breaker import BreakerConfig
+from .breaker import BreakerConfig, Transition
 from .guard import Deployment, Outcome
 from .limiter import Bucket, LimiterConfig, floor_for, parse_rate_headers
 from .state import State
@@ -110,11 +110,13 @@ class PolicyGuard:
             self.observer.started(deployment)
         return delay
 
-    def record(self, deployment: Deployment, outcome: Outcome) -> None:
-        """Learn from one attempt; never raises (a failing state backend is logged)."""
+    def record(self, deployment: Deployment, outcome: Outcome) -> Transition | None:
+        """Learn from one attempt; never raises (a failing state backend is logged). Returns
+        ``"opened"`` / ``"closed"`` when the outcome changed the deployment's circuit."""
+        changed = None
         try:
             if self.breaker is not None:
-                self.state.breaker_record(f"cb:{deployment.id}", outcome.kind, self.breaker)
+                changed = self.state.breaker_record(f"cb:{deployment.id}", outcome.kind, self.breaker)
             limits = self.limits_for(deployment)
             if limits is not None:
                 self._learn(limits, deployment, outcome)
@@ -123,6 +125,7 @@ class PolicyGuard:
         finally:
             if self.observer is not None:
                 self.observer.finished(deployment, outcome)
+        return changed
 
     def _learn(self, limits: LimiterConfig, deployment: Deployment, outcome: Outcome) -> None:
         hint = parse_rate_headers(outcome.headers, time.time()) if outcome.headers else None

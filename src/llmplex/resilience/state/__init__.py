@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..breaker import BreakerConfig, BreakerState
+from ..breaker import BreakerConfig, BreakerState, Transition
 from ..limiter import Bucket
 from .memory import MemoryState
 
@@ -47,8 +47,9 @@ class State(Protocol):
         """``None`` to let a call through; else seconds until the circuit lets one through."""
         ...
 
-    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> None:
-        """Count one outcome (``success``/``failure``/``ignored``/``cancelled``)."""
+    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> Transition | None:
+        """Count one outcome (``success``/``failure``/``ignored``/``cancelled``); returns
+        ``"opened"`` / ``"closed"`` when it changed the circuit."""
         ...
 
     def budget_request(self, key: str, ratio: float, window: float, min_concurrent: int) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .. import breaker
-from ..breaker import BreakerConfig, BreakerState
+from ..breaker import BreakerConfig, BreakerState, Transition
 from ..budget import LocalRetryBudget
 from ..limiter import Bucket, adjusted, take
 
@@ -80,12 +80,12 @@ class MemoryState:
                 return None  # the hot path: one dict lookup
             return breaker.admit(found, self.clock(), cfg)
 
-    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> None:
+    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> Transition | None:
         with self._lock:
             found = self._breakers.get(key)
             if found is None:
                 found = self._breakers[key] = BreakerState()
-            breaker.record(found, kind, self.clock(), cfg)
+            return breaker.record(found, kind, self.clock(), cfg)
 
     def breakers(self, keys: Sequence[str], cfg: BreakerConfig) -> list[BreakerState]:
         with self._lock:

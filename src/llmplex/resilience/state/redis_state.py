@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from .. import breaker
-from ..breaker import BreakerConfig, BreakerState
+from ..breaker import BreakerConfig, BreakerState, Transition
 from ..limiter import Bucket
 from .memory import MemoryState
 
@@ -99,7 +99,8 @@ end
 return fmt(pd - now)
 """
 
-# ARGV: kind, failures, failure_rate, min_calls, window, probes, ttl_ms. Mirrors breaker.record.
+# ARGV: kind, failures, failure_rate, min_calls, window, probes, ttl_ms. Mirrors breaker.record;
+# returns 1 when the circuit opened, 2 when it closed, else 0.
 _BREAKER_RECORD = """
 local key, kind = KEYS[1], ARGV[1]
 local h = redis.call('HMGET', key, 'st', 'cons', 'ws', 'c', 'f', 'pc', 'pf', 'pr', 'su')
@@ -107,19 +108,21 @@ local st = h[1] or 'closed'
 if st == 'open' then return 0 end
 """ + _NOW + """
 if st == 'half_open' then
+  local changed = 0
   if kind == 'failure' then
     redis.call('HSET', key, 'st', 'open', 'oa', fmt(now), 'pr', 0, 'su', 0)
+    changed = 1
   else
     local su = tonumber(h[9]) or 0
     if kind == 'success' then su = su + 1 end
     if su >= tonumber(ARGV[6]) then
       redis.call('DEL', key)
-      return 0
+      return 2
     end
     redis.call('HSET', key, 'pr', math.max((tonumber(h[8]) or 0) - 1, 0), 'su', su)
   end
   redis.call('PEXPIRE', key, ARGV[7])
-  return 0
+  return changed
 end
 if kind ~= 'success' and kind ~= 'failure' then return 0 end
 local window = tonumber(ARGV[5])
@@ -140,10 +143,12 @@ if tripped then st = 'open' end
 redis.call('HSET', key, 'st', st, 'cons', cons, 'ws', fmt(ws), 'c', c, 'f', f, 'pc', pc, 'pf', pf)
 if tripped then redis.call('HSET', key, 'oa', fmt(now), 'pr', 0, 'su', 0) end
 redis.call('PEXPIRE', key, ARGV[7])
+if tripped then return 1 end
 return 0
 """
 
 _FIELDS = ("st", "cons", "ws", "c", "f", "pc", "pf", "oa", "pr", "pd", "su")
+_TRANSITIONS: tuple[Transition | None, ...] = (None, "opened", "closed")
 
 
 def _import_redis() -> Any:
@@ -278,12 +283,13 @@ class RedisState:
 
         return self._shared(remote, lambda: self.local.breaker_admit(key, cfg))
 
-    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> None:
+    def breaker_record(self, key: str, kind: str, cfg: BreakerConfig) -> Transition | None:
         args = [kind, cfg.failures, cfg.failure_rate, cfg.min_calls, cfg.window, cfg.probes, _ttl(cfg)]
-        self._shared(
-            lambda: self._record(keys=[self._key(key)], args=args),
+        changed: Transition | None = self._shared(
+            lambda: _TRANSITIONS[int(self._record(keys=[self._key(key)], args=args))],
             lambda: self.local.breaker_record(key, kind, cfg),
         )
+        return changed
 
     def breakers(self, keys: Sequence[str], cfg: BreakerConfig) -> list[BreakerState]:
         def remote() -> list[BreakerState]:
