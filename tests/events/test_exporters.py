@@ -114,12 +114,27 @@ def test_prompts_and_completions_only_when_asked(emu: Emulator) -> None:
     assert output[0]["content"] == "Echo: tell me a secret" and KEY not in json.dumps(attributes)
 
 
+def test_a_cache_hit_is_a_span_without_token_usage(emu: Emulator, telemetry: Otel) -> None:
+    client = llmplex.Client(provider="openai", api_key=KEY, base_url=emu.base_url, cache="memory")
+    emu.enqueue(Reply(usage={"prompt_tokens": 3, "completion_tokens": 2}))
+    client.chat.completions.create(model="openai/gpt-4o", messages=USER)
+    client.chat.completions.create(model="openai/gpt-4o", messages=USER)
+    provider_call, hit = telemetry.spans.get_finished_spans()
+    assert "llmplex.cache.hit" not in (provider_call.attributes or {})
+    assert (hit.attributes or {})["llmplex.cache.hit"] is True
+    assert (hit.attributes or {})["gen_ai.usage.input_tokens"] == 3  # what the stored answer took
+    (tokens,) = [p for p in telemetry.metrics()["gen_ai.client.token.usage"]
+                 if p.attributes["gen_ai.token.type"] == "input"]
+    assert tokens.count == 1 and tokens.sum == 3  # the hit used none
+
+
 def test_prometheus_exposes_the_same_figures(emu: Emulator) -> None:
-    client = llmplex.Client(provider="openai", api_key=KEY, base_url=emu.base_url)
+    client = llmplex.Client(provider="openai", api_key=KEY, base_url=emu.base_url, cache="memory")
     emu.enqueue(Reply(usage={"prompt_tokens": 3, "completion_tokens": 2}), Reply.error(400, "bad"))
     client.chat.completions.create(model="openai/gpt-4o", messages=USER)
+    assert client.chat.completions.create(model="openai/gpt-4o", messages=USER).cached
     with pytest.raises(llmplex.BadRequestError):
-        client.chat.completions.create(model="openai/gpt-4o", messages=USER)
+        client.chat.completions.create(model="openai/gpt-4o", messages=USER, temperature=0)
     registry = CollectorRegistry()
     prometheus.register(client.metrics, registry)
     text = generate_latest(registry).decode()
@@ -127,7 +142,9 @@ def test_prometheus_exposes_the_same_figures(emu: Emulator) -> None:
                for family in text_string_to_metric_families(text) for s in family.samples}
     labels = (("model", "gpt-4o"), ("provider", "openai"))
     snap = client.metrics()
-    assert samples[("llmplex_calls_total", labels)] == snap.calls == 2
+    assert samples[("llmplex_calls_total", labels)] == snap.calls == 3
+    assert samples[("llmplex_cache_hits_total", labels)] == snap.cache_hits == 1
+    assert samples[("llmplex_cache_misses_total", labels)] == snap.cache_misses == 2
     assert samples[("llmplex_errors_total", (("error_type", "BadRequestError"), *labels))] == 1
     assert samples[("llmplex_tokens_total", (*labels, ("type", "input")))] == 3
     assert samples[("llmplex_tokens_total", (*labels, ("type", "output")))] == 2
@@ -136,7 +153,7 @@ def test_prometheus_exposes_the_same_figures(emu: Emulator) -> None:
     assert KEY not in text
     scoped = CollectorRegistry()
     prometheus.register({"api": client.metrics, "batch": llmplex.events.Metrics()}, scoped)
-    assert 'llmplex_calls_total{model="gpt-4o",provider="openai",scope="api"} 2.0' in generate_latest(scoped).decode()
+    assert 'llmplex_calls_total{model="gpt-4o",provider="openai",scope="api"} 3.0' in generate_latest(scoped).decode()
     client.close()
 
 

@@ -119,6 +119,9 @@ class Instrumentation:
         if self.capture_content and event.response is not None:
             attributes["gen_ai.output.messages"] = _json(_output_messages(event.response))
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+        if event.cached:  # answered by llmplex's response cache: no tokens were used
+            span.set_attribute("llmplex.cache.hit", True)
+            return
         if event.input_tokens is not None:
             self._tokens.record(event.input_tokens, {**common, "gen_ai.token.type": "input"})
         if event.output_tokens is not None:

@@ -8,6 +8,7 @@
 Families (labels ``provider``, ``model``; the prefix is ``llmplex`` unless told otherwise):
 ``llmplex_calls_total``, ``llmplex_errors_total`` (+ ``error_type``), ``llmplex_retries_total``,
 ``llmplex_tokens_total`` (+ ``type``: input, output, cached, reasoning), ``llmplex_cost_usd_total``,
+``llmplex_cache_hits_total``, ``llmplex_cache_misses_total`` (the response cache),
 and the summaries ``llmplex_latency_seconds`` and ``llmplex_ttft_seconds`` with quantiles 0.5,
 0.95 and 0.99. Values are read from the live metrics at each scrape, so they are the same figures
 ``client.metrics()`` returns.
@@ -49,6 +50,9 @@ class MetricsCollector:
         retries = CounterMetricFamily(f"{p}_retries", "Retries made.", labels=base)
         tokens = CounterMetricFamily(f"{p}_tokens", "Tokens by type.", labels=[*base, "type"])
         cost = CounterMetricFamily(f"{p}_cost_usd", "Cost in USD of the calls whose price is known.", labels=base)
+        hits = CounterMetricFamily(f"{p}_cache_hits", "Calls answered by the response cache.", labels=base)
+        misses = CounterMetricFamily(f"{p}_cache_misses", "Calls the response cache could not answer.",
+                                     labels=base)
         latency = Metric(f"{p}_latency_seconds", "Call latency (successful calls).", "summary")
         ttft = Metric(f"{p}_ttft_seconds", "Time to first token (successful streams).", "summary")
         for scope, source in self._sources.items():
@@ -62,9 +66,11 @@ class MetricsCollector:
                 for kind in ("input", "output", "cached", "reasoning"):
                     tokens.add_metric([*labels, kind], getattr(stats.tokens, kind))
                 cost.add_metric(labels, stats.cost or 0.0)
+                hits.add_metric(labels, stats.cache_hits)
+                misses.add_metric(labels, stats.cache_misses)
                 _summary(latency, dict(zip(base, labels, strict=True)), stats.latency)
                 _summary(ttft, dict(zip(base, labels, strict=True)), stats.ttft)
-        yield from (calls, errors, retries, tokens, cost, latency, ttft)
+        yield from (calls, errors, retries, tokens, cost, hits, misses, latency, ttft)
 
     def describe(self) -> list[Any]:
         return []  # collected at scrape time only: no metrics at registration
