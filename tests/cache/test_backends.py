@@ -214,3 +214,54 @@ def test_no_two_tenants_share_a_key_and_no_key_shows_a_secret(secret_a: str, sec
     a, b = _key(BASE, secret=secret_a), _key(BASE, secret=secret_b)
     assert (a == b) == (secret_a == secret_b)
     assert all(c in "0123456789abcdef" for c in a) and len(a) == 64
+
+
+_PROVIDERS = ("openai", "azure", "groq", "together", "fireworks", "deepinfra")
+
+
+def _variant(field: str, i: int, base: dict[str, Any]) -> str:
+    """The key of ``base`` with value number ``i`` of one dimension."""
+    if field == "secret":
+        return _key(base, secret=f"sk-tenant-{i}")
+    if field == "provider":
+        return _key(base, provider=_PROVIDERS[i % len(_PROVIDERS)])
+    if field == "stream":
+        return _key(base, stream="sse" if i % 2 else None)
+    value = {
+        "model": f"model-{i}", "temperature": i / 1_000_000, "seed": i,
+        "tools": [{"type": "function", "function": {"name": f"f{i}", "parameters": {}}}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": f"s{i}"}},
+    }[field]
+    return _key({**base, field: value})
+
+
+def test_ten_thousand_request_pairs_that_differ_never_share_a_key() -> None:
+    """F1 at the plan's scale: 10,000 pairs, each differing in one dimension (tenant, provider,
+    model, temperature, tools, seed, response format, stream), give 0 shared keys."""
+    import random
+
+    rng = random.Random(6)
+    fields = ("secret", "provider", "model", "temperature", "tools", "seed", "response_format", "stream")
+    shared = 0
+    for n in range(10_000):
+        field = fields[n % len(fields)]
+        a = rng.randrange(1_000_000)
+        b = a + 1 if field in ("provider", "stream") else rng.choice((a + 1, a + 7, a * 3 + 1))
+        base = {**BASE, "messages": [{"role": "user", "content": f"prompt {n}"}]}
+        shared += _variant(field, a, base) == _variant(field, b, base)
+    assert shared == 0
+
+
+def test_a_hung_redis_never_stops_calls(emu: Any, blackhole: str) -> None:
+    """F4 end to end: every call is served by the provider; Redis costs one timeout per cool-down."""
+    import llmplex
+    from llmplex.testing import Reply
+
+    emu.set_default(Reply(text="ok"))
+    backend = RedisCache(blackhole, timeout=0.1, cooldown=60.0)
+    client = llmplex.Client(provider="openai", api_key="sk-test-key-123456", base_url=emu.base_url, cache=backend)
+    for i in range(20):
+        r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": str(i)}])
+        assert r.choices[0].message.content == "ok"
+    assert len(emu.requests) == 20
+    assert backend.stats.errors == 1 and backend.stats.bypassed == 39  # 20 gets + 20 sets, the first timed out

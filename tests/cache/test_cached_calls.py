@@ -314,3 +314,13 @@ def test_bad_cache_options_are_refused(mode: str, emu: Emulator) -> None:
     with pytest.raises(llmplex.InvalidRequestError, match="seconds > 0"):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES, cache_ttl=0)
     assert len(emu.requests) == 1  # only the cache=False call was sent
+
+
+def test_a_truncated_body_is_never_cached(api: Api, emu: Emulator, backend: MemoryCache) -> None:
+    """F2: a 200 whose body was cut short fails to parse; nothing is stored."""
+    emu.enqueue(Reply(text="Paris.", fault=Fault(close_after_bytes=20)), Reply(text="Paris."))
+    with pytest.raises(llmplex.LLMError):
+        api.chat(model="gpt-4o", messages=MESSAGES, max_retries=0)
+    assert backend.stats.stores == 0
+    assert not api.chat(model="gpt-4o", messages=MESSAGES).cached
+    assert backend.stats.stores == 1 and len(emu.requests) == 2
