@@ -238,7 +238,8 @@ def test_validation_reports_problems() -> None:
                                                 "capabilities": {"vision": "yes"}, "like": "q/x", "colour": 1}}}}}
     problems = validate(bad)
     for fragment in ("url is required", "checked must be a date", "context_window", "prices.source",
-                     "prices.input", "prices.unpriced_fees", "capabilities.vision", "like: no entry", "unknown key 'colour'"):
+                     "prices.input", "prices.unpriced_fees", "capabilities.vision", "like: no entry",
+                     "unknown key 'colour'"):
         assert any(fragment in problem for problem in problems), fragment
 
 
