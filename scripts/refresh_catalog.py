@@ -74,6 +74,10 @@ def render(data: dict[str, Any]) -> str:
                     label += f" → `{entry['like']}`"
                 cells = [_money(prices.get(key)) for key in PRICE_COLUMNS]
                 source = prices.get("source", "")
+                if prices.get("up_to_prompt_tokens"):
+                    source += f" (prompts up to {prices['up_to_prompt_tokens']:,} tokens)"
+                if prices.get("unpriced_fees"):
+                    source += f" (plus {prices['unpriced_fees']}: not priced, so the cost is unknown)"
                 lines.append(f"| {label} | {_limit(entry.get('context_window'))} | "
                              f"{_limit(entry.get('max_output_tokens'))} | {' | '.join(cells)} | "
                              f"{_capabilities(entry.get('capabilities') or {})} | {source} |")

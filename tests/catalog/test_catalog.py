@@ -46,13 +46,68 @@ def test_model_limits_and_unknown_models() -> None:
     assert model_info("openai", "no-such-model", overrides={}) is None
 
 
-def test_every_price_names_a_dated_source() -> None:
+def test_every_price_and_limit_names_a_dated_source() -> None:
     for provider, section in load()["providers"].items():
         for model in section.get("models") or {}:
             info = model_info(provider, model, overrides={})
             assert info is not None
-            if info.prices is not None:
-                assert info.prices.source.url.startswith("https://") and info.prices.source.checked
+            for source in (info.prices.source if info.prices else None, info.limits_source):
+                if source is not None:
+                    assert source.url.startswith("https://") and source.checked, (provider, model)
+            if info.context_window is not None and not section["models"][model].get("like"):
+                assert info.limits_source is not None, (provider, model)
+
+
+def test_every_registered_provider_has_a_section() -> None:
+    from llmplex.registry import Registry
+
+    providers = load()["providers"]
+    for name in Registry().names:
+        section = providers.get(name)
+        assert section, f"{name} has no section in models.json"
+        # a provider without entries says why (prices unknown, local, or borrowed from another)
+        assert section.get("models") or section.get("note") or section.get("models_like"), name
+
+
+# ids used in docs/ (provider/model) that the catalog must resolve, with the catalog key they reach
+DOCS_IDS = [
+    ("gemini", "gemini-2.5-flash", "gemini-2.5-flash"),
+    ("gemini", "models/gemini-2.5-flash", "gemini-2.5-flash"),
+    ("gemini", "gemini-embedding-001", "gemini-embedding-001"),
+    ("vertex_ai", "gemini-2.5-flash", "gemini-2.5-flash"),
+    ("vertex_ai", "gemini-embedding-001", "gemini-embedding-001"),
+    ("groq", "openai/gpt-oss-120b", "openai/gpt-oss-120b"),
+    ("xai", "grok-4", "grok-4"),
+    ("xai", "grok-3", "grok-3"),
+    ("xai", "grok-3-mini", "grok-3-mini"),
+    ("xai", "grok-2-vision-1212", "grok-2-vision-1212"),
+    ("perplexity", "sonar", "sonar"),
+    ("perplexity", "sonar-pro", "sonar-pro"),
+    ("perplexity", "sonar-reasoning-pro", "sonar-reasoning-pro"),
+    ("perplexity", "sonar-deep-research", "sonar-deep-research"),
+    ("fireworks", "gpt-oss-120b", "accounts/fireworks/models/gpt-oss-120b"),
+]
+
+
+@pytest.mark.parametrize(("provider", "model", "key"), DOCS_IDS, ids=[f"{p}/{m}" for p, m, _ in DOCS_IDS])
+def test_ids_the_docs_use_resolve(provider: str, model: str, key: str) -> None:
+    info = model_info(provider, model, overrides={})
+    assert info is not None and info.model == key
+    assert f"{provider}/{model}" in _docs_text() or provider == "fireworks"
+
+
+def _docs_text() -> str:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    return "\n".join(page.read_text(encoding="utf-8") for page in docs.rglob("*.md"))
+
+
+def test_vertex_borrows_gemini_limits_but_not_its_prices() -> None:
+    gemini = model_info("gemini", "gemini-2.0-flash-001", overrides={})
+    vertex = model_info("vertex_ai", "gemini-2.0-flash", overrides={})
+    assert gemini is not None and gemini.model == "gemini-2.0-flash" and gemini.context_window == 1048576
+    assert vertex is not None and vertex.max_output_tokens == 8192 and vertex.prices is None
+    assert model_info("vertex_ai", "gemini-3.5-flash", overrides={}) is not None
+    assert model_info("vertex_ai", "gemini-3.5-flash", overrides={}).prices is None  # type: ignore[union-attr]
 
 
 def test_embedding_models_have_dimensions() -> None:
@@ -85,6 +140,36 @@ def test_a_long_prompt_over_the_priced_tier_is_unpriced() -> None:
     usage = {"prompt_tokens": 128_001, "completion_tokens": 1}
     result = price("openrouter", "x-ai/grok-4", usage, overrides={})
     assert isinstance(result, Unpriced) and "long-context" in result.reason
+    # Gemini 3.1 Pro: 2.00 / 12.00 up to 200k prompt tokens; above that Google's higher tier is not in the catalog
+    at_limit = price("gemini", "gemini-3.1-pro-preview", {"prompt_tokens": 200_000, "completion_tokens": 1000},
+                     overrides={})
+    # 200,000 x 2.00 + 1,000 x 12.00 = 400,000 + 12,000 = 412,000 per million -> $0.412
+    assert isinstance(at_limit, Cost) and at_limit.total == Decimal("0.412")
+    over = price("gemini", "gemini-3.1-pro-preview", {"prompt_tokens": 200_001, "completion_tokens": 1},
+                 overrides={})
+    assert isinstance(over, Unpriced) and "200000" in over.reason
+
+
+def test_a_partly_known_price_list_prices_only_what_it_covers() -> None:
+    # Gemini 2.5 Flash: the source gave its input price only
+    info = model_info("gemini", "gemini-2.5-flash", overrides={})
+    assert info is not None and info.prices is not None
+    assert info.prices.input == Decimal("0.3") and info.prices.output is None
+    result = price("gemini", "gemini-2.5-flash", {"prompt_tokens": 10, "completion_tokens": 5}, overrides={})
+    assert isinstance(result, Unpriced) and "no output price" in result.reason
+    assert llmplex.catalog.model_price("gemini", "gemini-2.5-flash") is None
+
+
+def test_fees_the_catalog_cannot_price_make_a_call_unpriced() -> None:
+    info = model_info("perplexity", "sonar-pro", overrides={})
+    assert info is not None and info.prices is not None and info.prices.input == Decimal("3")
+    assert info.prices.unpriced_fees == "a per-request fee that depends on search_context_size"
+    result = price("perplexity", "sonar-pro", {"prompt_tokens": 10, "completion_tokens": 5}, overrides={})
+    assert isinstance(result, Unpriced) and "per-request fee" in result.reason
+    # the same entry with the fee dropped in configuration is priced: 10 x 3 + 5 x 15 = 105 -> $0.000105
+    own = {"perplexity": {"sonar-pro": {"prices": {"unpriced_fees": None}}}}
+    priced = price("perplexity", "sonar-pro", {"prompt_tokens": 10, "completion_tokens": 5}, overrides=own)
+    assert isinstance(priced, Cost) and priced.total == Decimal("0.000105")
 
 
 def test_reasoning_with_a_price_of_its_own() -> None:
@@ -148,11 +233,13 @@ def test_a_malformed_catalog_section_is_a_configuration_error() -> None:
 
 def test_validation_reports_problems() -> None:
     bad = {"providers": {"p": {"sources": {"s": {"url": "", "checked": "yesterday"}},
-                               "models": {"m": {"context_window": -1, "prices": {"source": "nope", "input": -2},
+                               "models": {"m": {"context_window": -1, "prices": {"source": "nope", "input": -2,
+                                                                                  "unpriced_fees": 3},
                                                 "capabilities": {"vision": "yes"}, "like": "q/x", "colour": 1}}}}}
     problems = validate(bad)
     for fragment in ("url is required", "checked must be a date", "context_window", "prices.source",
-                     "prices.input", "capabilities.vision", "like: no entry", "unknown key 'colour'"):
+                     "prices.input", "prices.unpriced_fees", "capabilities.vision", "like: no entry",
+                     "unknown key 'colour'"):
         assert any(fragment in problem for problem in problems), fragment
 
 

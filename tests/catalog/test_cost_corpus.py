@@ -2,8 +2,10 @@
 the corpus tests do, against a figure computed by hand (the arithmetic is in each case's comment;
 prices are USD per million tokens, so each sum of tokens x price is divided by 1,000,000).
 
-Where the catalog has no official price for the provider, the case says so (``Unpriced``) and then
-prices the same usage with prices given as an override, so every usage shape is still checked.
+Cases price with the catalog's own (official) prices where it has them. Where it has none for the
+model, the case says so (``Unpriced``) and then prices the same usage with prices given as an
+override, so every usage shape is still checked. Providers without recorded exchanges in the corpus
+(xAI, Fireworks, DeepInfra) have no case here; their pricing rules are those of OpenAI's shape.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ REGISTRY = Registry()
 
 
 def usage_of(provider: str, name: str) -> Any:
-    """The adapter's usage for a recorded JSON exchange."""
+    """The adapter's usage for a recorded exchange: a JSON body, or an event stream fed through the
+    real stream pipeline (the usage of its final completion)."""
     ex = corpus.load(name)
     adapter = REGISTRY.adapter(REGISTRY.resolve(f"{provider}/m"))
-    completion = adapter.parse_chat_response(HttpResponse(200, ex.headers, ex.body), ChatRequest("m", [], {}))
+    if ex.kind == "sse":
+        decoder = adapter.chat_stream_decoder(ChatRequest("m", [], {}, stream=True))
+        completion, _ = corpus.stream_chat(decoder, ex.sse_bytes(), None, provider)
+    else:
+        completion = adapter.parse_chat_response(HttpResponse(200, ex.headers, ex.body), ChatRequest("m", [], {}))
     assert completion.usage is not None
     return completion.usage
 
@@ -66,7 +73,14 @@ CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
      "bedrock-converse/aws-bedrock__crewAI__TestBedrockNativeToolCalling.test_bedrock_parallel_native_tool_"
      "calling_test_agent_kickoff__0__e267d5.json",
      {"bedrock": {"anthropic.claude-sonnet-4-6": {"prices": {"input": 3, "output": 15}}}}, "0.005277"),
-    # Gemini 2.5 Flash, test prices 0.30 / cached 0.03 / output 2.50: promptTokenCount 424 includes
+    # Gemini 3.5 Flash (stream), the catalog's 1.50 / 9.00: promptTokenCount 71; completion =
+    # 33 candidates + 93 thoughts = 126, all at the output price
+    # = 71 x 1.50 + 126 x 9.00 = 106.5 + 1134 = 1240.5 -> $0.0012405
+    ("gemini", "gemini-3.5-flash",
+     "gemini-generatecontent/google-gemini-api__openinference__test_streaming_reasoning_with_multiple_tool_calls__0__"
+     "add5cf.json", None, "0.0012405"),
+    # Gemini 2.5 Flash: the catalog has its input price (0.30) only, not the cached or output ones, so
+    # test prices 0.30 / cached 0.03 / output 2.50: promptTokenCount 424 includes
     # 287 cached -> 137 fresh x 0.30 + 287 x 0.03; completion = 70 candidates + 287 thoughts = 357 x 2.50
     # = 41.1 + 8.61 + 892.5 = 942.21 -> $0.00094221
     ("gemini", "gemini-2.5-flash",
@@ -82,6 +96,21 @@ CASES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
     ("mistral", "mistral-small-latest",
      "mistral-native/mistral__openllmetry__test_mistralai_chat_with_cache_tokens__0__cf4759.json",
      {"mistral": {"mistral-small": {"prices": {"input": 2, "cache_read": 0.2, "output": 6}}}}, "0.00013"),
+    # Groq openai/gpt-oss-120b (stream, usage in the last chunk), the catalog's 0.15 / 0.60: 304 prompt
+    # + 49 completion (23 of them reasoning, billed as output) = 45.6 + 29.4 = 75 -> $0.000075
+    ("groq", "openai/gpt-oss-120b",
+     "openai-chat/groq__pydantic-ai__test_tool_use_failed_error_streaming__1__e681c0.json", None, "0.000075"),
+    # Cerebras gpt-oss-120b (no official price in the catalog), test prices 0.25 / 0.70: 98 prompt
+    # (0 cached) + 47 completion (27 reasoning, billed as output) = 24.5 + 32.9 = 57.4 -> $0.0000574
+    ("cerebras", "gpt-oss-120b",
+     "openai-chat/cerebras__pydantic-ai__test_cerebras_thinking_part_survives_multiturn__1__c74d43.json",
+     {"cerebras": {"gpt-oss-120b": {"prices": {"input": 0.25, "output": 0.7}}}}, "0.0000574"),
+    # Together (top-level "cached_tokens": 0 in its usage), test prices 0.88 / 0.88: 198 prompt + 24
+    # completion = 174.24 + 21.12 = 195.36 -> $0.00019536
+    ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+     "openai-chat/together__openinference__test_chat_with_tool_call__0__4686c6.json",
+     {"together": {"meta-llama/Llama-3.3-70B-Instruct-Turbo": {"prices": {"input": 0.88, "output": 0.88}}}},
+     "0.00019536"),
 ]
 
 
@@ -105,3 +134,15 @@ def test_the_hugging_face_router_is_unpriced_with_a_reason() -> None:
                      "huggingface/huggingface-nebius__pydantic-ai__test_image_as_binary_content_input__0__41d228.json")
     result = price("huggingface", "Qwen/Qwen2.5-VL-72B-Instruct", usage, overrides={})
     assert isinstance(result, Unpriced) and "does not know" in result.reason
+
+
+PERPLEXITY = "openai-chat/perplexity__langchaingo__TestTool_Integration__0__bc7756.json"
+
+
+def test_perplexity_sonar_is_unpriced_for_its_request_fee() -> None:
+    usage = usage_of("perplexity", PERPLEXITY)
+    retired = price("perplexity", "llama-3.1-sonar-small-128k-online", usage, overrides={})
+    assert isinstance(retired, Unpriced) and "does not know" in retired.reason
+    # sonar's token prices are known (1 / 1), but every request also pays a search fee the catalog lacks
+    sonar = price("perplexity", "sonar", usage, overrides={})
+    assert isinstance(sonar, Unpriced) and "search_context_size" in sonar.reason

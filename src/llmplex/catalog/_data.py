@@ -199,8 +199,11 @@ def _entry_problems(
 def _price_problems(prices: Any, where: str, sources: Mapping[str, Any] | None) -> list[str]:
     if not isinstance(prices, Mapping):
         return [f"{where}: a mapping of USD per million tokens"]
-    allowed = (*_PRICE_KEYS, "source", "up_to_prompt_tokens")
+    allowed = (*_PRICE_KEYS, "source", "up_to_prompt_tokens", "unpriced_fees")
     problems = [f"{where}: unknown key {k!r}" for k in prices if k not in allowed]
+    fees = prices.get("unpriced_fees")
+    if fees is not None and (not isinstance(fees, str) or not fees):
+        problems.append(f"{where}.unpriced_fees: a text naming the charges the catalog cannot price")
     for key in _PRICE_KEYS:
         value = prices.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or value < 0):

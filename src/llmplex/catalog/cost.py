@@ -135,6 +135,9 @@ def price(
         return Cost(provider, info.model, Decimal(0), (), _LOCAL)
     if info.prices is None:
         return Unpriced(provider, model, f"the catalog has no prices for {provider}/{info.model}")
+    if info.prices.unpriced_fees:
+        return Unpriced(provider, model, f"{provider}/{info.model} also bills {info.prices.unpriced_fees}, "
+                                         f"which the catalog cannot price")
     return _priced(provider, info.model, _counts(usage), info.prices, cache_ttl)
 
 

@@ -51,6 +51,9 @@ class Prices:
     """Set only where reasoning tokens have a price of their own; else they are output tokens."""
     up_to_prompt_tokens: int | None = None
     """These prices hold for prompts up to this size; longer ones have a tier the catalog lacks."""
+    unpriced_fees: str | None = None
+    """Charges the provider adds to the token prices that the catalog cannot price (Perplexity's
+    per-request search fee): a call of this model is then unpriced, whatever its tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ def _prices(raw: Any, sources: Mapping[str, Any]) -> Prices | None:
         cache_write_1h=_decimal(raw.get("cache_write_1h")),
         reasoning=_decimal(raw.get("reasoning")),
         up_to_prompt_tokens=int(limit) if limit is not None else None,
+        unpriced_fees=str(raw["unpriced_fees"]) if raw.get("unpriced_fees") else None,
     )
 
 
