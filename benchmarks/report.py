@@ -320,10 +320,15 @@ def render_events(e: dict[str, Any]) -> str:
 
 def replace_events_section(markdown: str, e: dict[str, Any]) -> str:
     """``markdown`` with its events section replaced (or inserted before "## Machine and versions")."""
-    section = render_events(e)
-    if EVENTS_BEGIN in markdown:
-        head, rest = markdown.split(EVENTS_BEGIN, 1)
-        return head + section + rest.split(EVENTS_END, 1)[1]
+    return replace_section(markdown, EVENTS_BEGIN, EVENTS_END, render_events(e))
+
+
+def replace_section(markdown: str, begin: str, end: str, section: str) -> str:
+    """``markdown`` with the part between the ``begin`` and ``end`` markers replaced by ``section``
+    (which starts and ends with them), or ``section`` inserted before "## Machine and versions"."""
+    if begin in markdown:
+        head, rest = markdown.split(begin, 1)
+        return head + section + rest.split(end, 1)[1]
     marker = "## Machine and versions"
     head, tail = markdown.split(marker, 1) if marker in markdown else (markdown, "")
     return head + section + "\n\n" + (marker + tail if tail else "")
