@@ -122,16 +122,19 @@ def api(mode: str, emu: Emulator) -> Iterator[Api]:
     a.close()
 
 
-REDIS_URL_VARIABLE = "LLMPLEX_TEST_REDIS_URL"
+def required_service(variable: str, what: str, example: str) -> str:
+    """The URL of a real service ``./dev test`` started (PostgreSQL, Redis), or a failure that says
+    how to get one."""
+    value = os.environ.get(variable)
+    if not value:
+        pytest.fail(
+            f"{variable} is not set: these tests need a real {what}. Run them with ./dev test (it starts a "
+            f"throwaway one on loopback), or set {variable}={example}",
+            pytrace=False,
+        )
+    return value
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get(REDIS_URL_VARIABLE)
-    if not url:
-        pytest.fail(
-            f"{REDIS_URL_VARIABLE} is not set: these tests need a real Redis. Run them with ./dev test (it starts a "
-            f"throwaway redis-server on loopback), or set {REDIS_URL_VARIABLE}=redis://127.0.0.1:PORT/0",
-            pytrace=False,
-        )
-    return url
+    return required_service("LLMPLEX_TEST_REDIS_URL", "Redis", "redis://127.0.0.1:PORT/0")

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-DSN_VARIABLE = "LLMPLEX_TEST_POSTGRES_DSN"
+from tests.conftest import required_service
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> str:
-    dsn = os.environ.get(DSN_VARIABLE)
-    if not dsn:
-        pytest.fail(
-            f"{DSN_VARIABLE} is not set: these tests need a real PostgreSQL. Run them with ./dev test (it starts "
-            f"a throwaway cluster on loopback), or set {DSN_VARIABLE}=postgresql://user@host:port/db",
-            pytrace=False,
-        )
-    return dsn
+    return required_service("LLMPLEX_TEST_POSTGRES_DSN", "PostgreSQL", "postgresql://user@host:port/db")
 
 
 @pytest.fixture
