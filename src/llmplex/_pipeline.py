@@ -5,11 +5,12 @@ builds and parses; ``resilience.plan.CallPlan`` says which model to try, when, w
 timeouts, and what to raise in the end (retries, retry budget, guard, fallbacks, deadline). The
 two drivers are written out twice on purpose (STYLE.md rule 4) and tested as one.
 
-Every attempt goes: wait the planned delay -> prepare the model's call once (image downloads,
-credential refresh) -> ``guard.admit`` and wait what it says -> send -> report success or failure
-to the plan (which tells the guard). A stream is handed over only once its first chunk arrived,
-so everything before the first chunk (error statuses, resets, a silent server) is retried or
-falls back; nothing after it is.
+Every attempt goes: wait the planned delay -> once per model, reserve its estimated cost in the
+spend budgets (``resilience.spend``) and prepare its call (image downloads, credential refresh) ->
+``guard.admit`` and wait what it says -> send -> report success or failure to the plan (which
+tells the guard). A stream is handed over only once its first chunk arrived, so everything before
+the first chunk (error statuses, resets, a silent server) is retried or falls back; nothing after
+it is.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .providers.base import BlockingCredentials
     from .resilience.budget import RetryBudget
     from .resilience.deadline import StreamTimer
+    from .resilience.spend import Spend
 
 __all__ = ["Call", "run_async", "run_stream_async", "run_stream_sync", "run_sync"]
 
@@ -78,6 +80,8 @@ class Call(Generic[T]):
     """Sets ``cost`` on a result from its usage (``catalog.cost_of`` for the serving model)."""
     events: CallObserver = NULL_OBSERVER
     """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
+    spend: Spend | None = None
+    """The spend budgets' reservation for this logical call (``resilience.spend``), when a budget applies."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -129,10 +133,13 @@ async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
 
 
 def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> None:
-    """Wait the planned delay, prepare the model's call once, ask the guard and wait its delay."""
+    """Wait the planned delay; once per model: reserve its cost in the spend budgets (or raise
+    ``BudgetExceededError``) and prepare its call; ask the guard and wait its delay."""
     if attempt.delay:
         time.sleep(attempt.delay)
     if attempt.number == 0:
+        if attempt.call.spend is not None:  # a budget applies: reserve this model's estimate, or raise
+            attempt.call.spend.reserve(attempt.call.provider, attempt.call.model)
         _prepare_sync(attempt.call, transport)
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
@@ -145,6 +152,8 @@ async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransp
     if attempt.delay:
         await asyncio.sleep(attempt.delay)
     if attempt.number == 0:
+        if attempt.call.spend is not None:  # a budget applies: reserve this model's estimate, or raise
+            attempt.call.spend.reserve(attempt.call.provider, attempt.call.model)
         await _prepare_async(attempt.call, transport)
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
