@@ -189,6 +189,20 @@ def test_a_stream_that_ends_early_is_charged_its_estimate(api: Api, emu: Emulato
     chunks, error = api.stream_until_error(model="openai/metered", messages=USER, max_tokens=100)
     assert chunks and isinstance(error, llmplex.StreamInterruptedError)
     assert (client_budget.spent, client_budget.reserved) == (CALL, 0.0)
+    # abandoned after its first chunk: the provider billed it, the estimate is charged
+    emu.enqueue(Reply("one two three four five", usage=USAGE))
+    stream = api.run(api.client.chat.completions.create(model="openai/metered", messages=USER, max_tokens=100,
+                                                        stream=True))
+    if api.loop is None:
+        with stream:
+            next(iter(stream))
+    else:
+        async def first_chunk_only() -> None:
+            async with stream:
+                await anext(aiter(stream))
+
+        api.run(first_chunk_only())
+    assert (client_budget.spent, client_budget.reserved) == (2 * CALL, 0.0)
 
 
 def test_a_stream_retried_before_its_first_chunk_is_charged_once(api: Api, emu: Emulator,
@@ -202,12 +216,16 @@ def test_a_stream_retried_before_its_first_chunk_is_charged_once(api: Api, emu: 
 
 
 def test_session_and_client_budgets_both_apply(api: Api, emu: Emulator, client_budget: Budget) -> None:
+    failed: list[Any] = []
     with api.client.session("checkout", budget=0.001) as s:
+        s.subscribe(failed.append, llmplex.events.Failed)
         assert s.budget is not None and s.budget.name == "checkout"
         _chat(api)
         with pytest.raises(BudgetExceededError) as caught:
             _chat(api)
         assert (caught.value.budget, caught.value.limit) == ("checkout", 0.001)
+        assert s.flush(5.0)
+    assert [(e.error_type, e.error) for e in failed] == [("BudgetExceededError", caught.value)]
     assert (s.budget.spent, client_budget.spent) == (CALL, CALL)  # the session's call counts for both
     _chat(api)  # outside the session, only the client's budget applies
     with api.client.session("later", budget=1.0), pytest.raises(BudgetExceededError) as caught:
@@ -228,6 +246,7 @@ def test_nested_sessions_each_limit_and_a_shared_budget_counts_once(mode: str, e
                 _chat(api)
         assert caught.value.budget == "budget"  # the inner one, named by default
         assert shared.spent == pytest.approx(0.002)  # one budget given twice is charged once
+        assert shared.reserved == 0.0  # what the shared budget held for the refused call was given back
     finally:
         api.close()
         emu.set_default(None)

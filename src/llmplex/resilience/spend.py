@@ -43,6 +43,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..catalog.info import model_info
+from ..catalog.tokens import CHARS_PER_TOKEN, _estimate_tools, estimate_tokens
 from ..errors import BudgetExceededError, ConfigurationError, InvalidResponseError, StructuredOutputError
 
 if TYPE_CHECKING:
@@ -272,8 +274,6 @@ def _rates(provider: str, model: str, overrides: Mapping[str, Any] | None,
            prompt: int) -> tuple[Decimal | None, Decimal | None] | None:
     """(input, output) USD per million tokens, either ``None`` when unknown; ``None`` when the
     catalog knows no price for the model at all (or not for a prompt this long)."""
-    from ..catalog import model_info
-
     info = model_info(provider, model, overrides)
     if info is None:
         return None
@@ -316,8 +316,6 @@ def _int(value: Any) -> int:
 
 
 def _prompt_tokens(operation: str, request: Mapping[str, Any]) -> int:
-    from ..catalog.tokens import CHARS_PER_TOKEN, _estimate_tools, estimate_tokens
-
     if operation == "chat":
         messages = [m if isinstance(m, Mapping) else m.model_dump(exclude_none=True) for m in request["messages"]]
         return estimate_tokens(messages) + _estimate_tools(_tool_params(request.get("tools")))
