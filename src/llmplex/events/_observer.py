@@ -4,8 +4,8 @@ The drivers and the stream processor tell it what happens (``started``, ``attemp
 ``first chunk``, ``finished``, ``failed``); it keeps the call's timings, records the call once in
 the client's and the sessions' metrics, settles its reservation in the spend budgets (when one
 applies), writes one log record, and — only when someone listens — builds the typed events and
-publishes them. With no subscriber, no hook and INFO logging off, a
-call costs a few attribute checks and one metrics update (``benchmarks/events.py`` measures it).
+publishes them. With no subscriber, no hook and INFO logging off, a call costs a few attribute
+checks and one metrics update (``benchmarks/events.py`` measures it).
 
 Policies that are not in the drivers yet (fallback, circuit breaker, response cache) publish their
 events through :meth:`CallObserver.emit`.
