@@ -10,7 +10,7 @@ import llmplex
 EXPECTED = {
     "NOT_GIVEN", "APIConnectionError", "APIStatusError", "APITimeoutError", "AsyncClient", "AsyncConversation",
     "AsyncStream", "Conversation", "DropOldest", "MemoryStore", "PostgresStore", "SQLiteStore", "Summarize",
-    "AuthenticationError", "BadRequestError", "BudgetExceededError", "ChatCompletion", "CircuitOpenError",
+    "AuthenticationError", "BadRequestError", "Budget", "BudgetExceededError", "ChatCompletion", "CircuitOpenError",
     "Client", "Completion", "ConfigurationError", "ConflictError", "ContentFilterError",
     "ContextWindowExceededError", "DeadlineExceededError", "Embedding", "InternalServerError", "InvalidRequestError",
     "InvalidResponseError", "LLMError", "MediaFetchError", "NotFoundError", "NotGiven", "OverloadedError",

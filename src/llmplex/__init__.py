@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     )
     from .events import Session, session
     from .legacy import ChatCompletion, Completion, Embedding
+    from .resilience.spend import Budget
     from .resilience.state import MemoryState, RedisState
     from .streaming import AsyncStream, Stream
     from .tools import (
@@ -89,6 +90,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Budget",
     "BudgetExceededError",
     "ChatCompletion",
     "CircuitOpenError",
@@ -176,6 +178,7 @@ _LAZY = {
     "MemoryState": ".resilience.state",
     "RedisState": ".resilience.state",
     "count_tokens": ".catalog",
+    "Budget": ".resilience.spend",
     "Session": ".events",
     "session": ".events",
 }

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .cache._policy import CachePolicy
     from .cache._use import CacheUse
     from .resilience.guard import Deployment, Guard
+    from .resilience.spend import Budget
     from .routing import Router, Target
 
 __all__ = ["CallFactory"]
@@ -95,6 +96,8 @@ class CallFactory:
         """Logical model names -> deployments in fallback order (``router.order(name)``)."""
         self.cache: CachePolicy | None = None
         """The client's response cache (``cache=``), or ``None``."""
+        self.spend_budget: Budget | None = None
+        """The client's spend budget (``Client(budget=...)``); sessions may add their own."""
 
     def deployment(self, route: Route, cfg: CallSettings) -> Deployment:
         """The guard's key for a call to ``route`` with settings ``cfg`` (the same deployment a
@@ -146,6 +149,10 @@ class CallFactory:
                 fallback.events = call.events  # one logical call: one observer (FallbackTaken moves it)
                 fallbacks.append(fallback)
             call.fallbacks = tuple(fallbacks)
+        if self.spend_budget is not None or call.events.sessions:  # the spend budgets (resilience.spend)
+            from .resilience.spend import attach
+
+            attach(call, own, self.spend_budget, self.layers.catalog() or None)
         return call
 
     def _expand(self, model: Any) -> list[tuple[Any, dict[str, Any]]]:

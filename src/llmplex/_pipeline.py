@@ -5,12 +5,13 @@ builds and parses; ``resilience.plan.CallPlan`` says which model to try, when, w
 timeouts, and what to raise in the end (retries, retry budget, guard, fallbacks, deadline). The
 two drivers are written out twice on purpose (STYLE.md rule 4) and tested as one.
 
-Every attempt goes: wait the planned delay -> prepare the model's call once (image downloads,
-credential refresh) and look it up in the response cache (a hit ends the call there) ->
-``guard.admit`` and wait what it says -> send -> report success or failure to the plan (which
-tells the guard); a success is stored in the response cache. A stream is handed over only once its first chunk arrived,
-so everything before the first chunk (error statuses, resets, a silent server) is retried or
-falls back; nothing after it is.
+Every attempt goes: wait the planned delay -> once per model: prepare its call (image downloads,
+credential refresh), look it up in the response cache (a hit ends the call there: it costs
+nothing and takes no budget, rate-limit slot or probe), reserve its estimated cost in the spend
+budgets (``resilience.spend``) -> ``guard.admit`` and wait what it says -> send -> report success
+or failure to the plan (which tells the guard); a success is stored in the response cache. A
+stream is handed over only once its first chunk arrived, so everything before the first chunk
+(error statuses, resets, a silent server) is retried or falls back; nothing after it is.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .providers.base import BlockingCredentials
     from .resilience.budget import RetryBudget
     from .resilience.deadline import StreamTimer
+    from .resilience.spend import Spend
 
 __all__ = ["Call", "run_async", "run_stream_async", "run_stream_sync", "run_sync"]
 
@@ -86,6 +88,8 @@ class Call(Generic[T]):
     """The first attempt's request when the cache lookup built it already (sent as it is)."""
     events: CallObserver = NULL_OBSERVER
     """Where the call reports what happens (events, metrics, the log record); set by the call factory."""
+    spend: Spend | None = None
+    """The spend budgets' reservation for this logical call (``resilience.spend``), when a budget applies."""
 
     def error_for(self, resp: HttpResponse) -> LLMError:
         """The typed error for a non-2xx response, with ``retry_after`` from the headers."""
@@ -174,14 +178,17 @@ def _cached(attempt: Attempt) -> CachedResponse | None:
 
 
 def _before_sync(plan: CallPlan, attempt: Attempt, transport: SyncTransport) -> CachedResponse | None:
-    """Wait the planned delay, prepare the model's call once and look it up in the response cache
-    (returns a hit), ask the guard and wait its delay."""
+    """Wait the planned delay; once per model: prepare its call, look it up in the response cache
+    (returns a hit) and reserve its cost in the spend budgets (or raise ``BudgetExceededError``);
+    ask the guard and wait its delay."""
     if attempt.delay:
         time.sleep(attempt.delay)
     if attempt.number == 0:
         _prepare_sync(attempt.call, transport)
         if attempt.call.cache is not None and (hit := _cached(attempt)) is not None:
             return hit
+        if attempt.call.spend is not None:  # a budget applies: reserve this model's estimate, or raise
+            attempt.call.spend.reserve(attempt.call.provider, attempt.call.model)
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:
@@ -197,6 +204,8 @@ async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransp
         await _prepare_async(attempt.call, transport)
         if attempt.call.cache is not None and (hit := _cached(attempt)) is not None:
             return hit
+        if attempt.call.spend is not None:  # a budget applies: reserve this model's estimate, or raise
+            attempt.call.spend.reserve(attempt.call.provider, attempt.call.model)
     attempt.call.events.attempt(attempt.number)
     wait = plan.admit(attempt)
     if wait:

@@ -15,6 +15,7 @@ from .events import Metrics, Session
 from .registry import Registry, builtin_specs
 from .resilience.budget import LocalRetryBudget, RetryBudget, SharedRetryBudget
 from .resilience.guard import NO_GUARD, Guard
+from .resilience.spend import Budget, as_budget
 from .resources.chat import AsyncChat, Chat
 from .resources.completions import AsyncCompletions, Completions
 from .resources.embeddings import AsyncEmbeddings, Embeddings
@@ -71,6 +72,7 @@ class _BaseClient:
         catalog: Mapping[str, Mapping[str, Any]] | None = None,
         cache: Any = None,
         cache_ttl: float | None = None,
+        budget: Budget | float | None = None,
     ) -> None:
         specs = builtin_specs()
         if (api_key is not None or base_url is not None) and provider is None:
@@ -104,11 +106,15 @@ class _BaseClient:
         registry = Registry(aliases=self._layers.aliases())
         if provider is not None:
             registry.spec(provider)  # unknown provider: fail now, naming the known ones
-        budget = LocalRetryBudget() if isinstance(retry_budget, NotGiven) else retry_budget
+        retries = LocalRetryBudget() if isinstance(retry_budget, NotGiven) else retry_budget
         self.metrics = Metrics()
         """This client's calls: ``client.metrics()`` is a snapshot (counts, errors by type, tokens, cost,
         latency and time-to-first-token percentiles, per provider and model); ``client.metrics.reset()``."""
-        self._calls = CallFactory(registry, self._layers, provider, guard, budget, self.metrics)
+        self._calls = CallFactory(registry, self._layers, provider, guard, retries, self.metrics)
+        self.budget: Budget | None = as_budget(budget, "client")
+        """The spend limit of this client's calls (``budget=``): ``client.budget.spent``, ``.remaining``,
+        ``.reset()``; ``None`` when none was given. See docs/cost.md#budgets."""
+        self._calls.spend_budget = self.budget
         from .catalog import model_price
         from .routing import build
 
@@ -138,11 +144,12 @@ class _BaseClient:
         policy = self._calls.cache
         return policy.backend if policy is not None else None
 
-    def session(self, name: str, *, capacity: int | None = None) -> Session:
+    def session(self, name: str, *, capacity: int | None = None, budget: Budget | float | None = None) -> Session:
         """A unit of work: ``with client.session("checkout-flow") as s:`` (or ``async with``) counts
         the calls made inside it in ``s.metrics()`` and sends their events to ``s.subscribe(...)``
-        subscribers too (see docs/observability.md)."""
-        return Session(name, capacity=capacity)
+        subscribers too (see docs/observability.md). ``budget`` (USD or a :class:`~llmplex.Budget`)
+        limits what the calls inside it may spend, on top of the client's budget (docs/cost.md)."""
+        return Session(name, capacity=capacity, budget=budget)
 
     def describe_settings(self, provider: str) -> list[SettingSource]:
         """Every effective setting for ``provider`` and the layer it came from (keys redacted).
@@ -185,8 +192,10 @@ class Client(_BaseClient):
     ``state`` (a ``MemoryState`` or ``RedisState`` to keep breaker and limiter state in, instead of
     the one ``router.state`` names), ``guard`` (replaces the router's breaker + limiter: asked
     before every attempt), ``cache`` (the response cache: ``"memory"``, a SQLite file path, a
-    ``redis://`` URL, a backend, or ``{"backend": ..., "ttl": ..., "by_default": False}``) and
-    ``cache_ttl`` (seconds an entry lives; see docs/caching.md).
+    ``redis://`` URL, a backend, or ``{"backend": ..., "ttl": ..., "by_default": False}``),
+    ``cache_ttl`` (seconds an entry lives; see docs/caching.md) and ``budget`` (a spend limit in
+    USD, or a :class:`~llmplex.Budget`: a call that would exceed it raises ``BudgetExceededError``
+    before it is sent; docs/cost.md#budgets).
     """
 
     def __init__(self, *, max_keepalive: int = 20, **kwargs: Any) -> None:

@@ -294,7 +294,26 @@ class CircuitOpenError(LLMError):
 
 
 class BudgetExceededError(LLMError):
-    """The call would exceed a configured spend budget."""
+    """The call would exceed a spend budget (``Client(budget=...)``, ``client.session(..., budget=...)``),
+    or its cost cannot be estimated (a model without a price); nothing was sent.
+
+    ``budget`` is the budget's name, ``limit`` its maximum in USD, ``spent`` what it had been
+    charged and ``reserved`` what calls in flight held when the call was refused; ``estimate`` the
+    call's estimated cost in USD (``None`` when the model's price is unknown), from
+    ``prompt_tokens`` and ``output_tokens`` (``max_tokens``, or the budget's assumption).
+    """
+
+    def __init__(self, message: str, *, budget: str = "", limit: float = 0.0, spent: float = 0.0,
+                 reserved: float = 0.0, estimate: float | None = None, prompt_tokens: int | None = None,
+                 output_tokens: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.estimate = estimate
+        self.prompt_tokens = prompt_tokens
+        self.output_tokens = output_tokens
 
 
 class StructuredOutputError(LLMError):

@@ -359,10 +359,12 @@ class StreamProcessor(Generic[T]):
             result.provider = result.provider or self._provider
             result.model = result.model or self._model
         else:
-            return self.observer.failed(StreamInterruptedError(f"the stream failed: {type(error).__name__}",
-                                                               partial_text=self.accumulator.text))
+            result = StreamInterruptedError(f"the stream failed: {type(error).__name__}",
+                                            partial_text=self.accumulator.text)
         result.scrub(self._secrets)
-        return self.observer.failed(result)
+        # Before its first chunk a stream still belongs to the driver (prefetch): it retries or falls
+        # back, and reports how the call ended (a retried call that succeeds must not count as failed).
+        return self.observer.failed(result) if self.delivered else result
 
 
 class Stream(Generic[T]):
@@ -560,7 +562,8 @@ def _sync_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
-        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
+        if processor.delivered:  # before the first chunk, the driver reports (see StreamProcessor.fail)
+            processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 
@@ -576,7 +579,8 @@ async def _async_chunks(
     except Exception as exc:
         raise processor.fail(exc) from None
     finally:
-        processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
+        if processor.delivered:  # before the first chunk, the driver reports (see StreamProcessor.fail)
+            processor.observer.abandoned()  # closed or cancelled before the end (a no-op otherwise)
         response.close()
 
 

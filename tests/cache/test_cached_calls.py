@@ -324,3 +324,20 @@ def test_a_truncated_body_is_never_cached(api: Api, emu: Emulator, backend: Memo
     assert backend.stats.stores == 0
     assert not api.chat(model="gpt-4o", messages=MESSAGES).cached
     assert backend.stats.stores == 1 and len(emu.requests) == 2
+
+
+def test_a_hit_is_served_free_when_the_budget_is_spent(mode: str, emu: Emulator, backend: MemoryCache) -> None:
+    emu.set_default(Reply(text="Paris.", usage={"prompt_tokens": 14, "completion_tokens": 2}))
+    budget = llmplex.Budget(0.0001)  # room for one gpt-4o call of max_tokens=2 (about $0.00006), not two
+    api = cached_api(mode, emu, backend, budget=budget)
+    try:
+        api.chat(model="gpt-4o", messages=MESSAGES, max_tokens=2)
+        spent = budget.spent
+        assert spent > 0
+        assert api.chat(model="gpt-4o", messages=MESSAGES, max_tokens=2).cached  # served from the cache
+        assert budget.spent == spent and budget.reserved == 0  # and charged nothing
+        with pytest.raises(llmplex.BudgetExceededError):
+            api.chat(model="gpt-4o", messages=[{"role": "user", "content": "And of Spain?"}], max_tokens=2)
+        assert len(emu.requests) == 1
+    finally:
+        api.close()

@@ -2,9 +2,10 @@
 
 The drivers and the stream processor tell it what happens (``started``, ``attempt``, ``retry``,
 ``first chunk``, ``finished``, ``failed``); it keeps the call's timings, records the call once in
-the client's and the sessions' metrics, writes one log record, and — only when someone listens —
-builds the typed events and publishes them. With no subscriber, no hook and INFO logging off, a
-call costs a few attribute checks and one metrics update (``benchmarks/events.py`` measures it).
+the client's and the sessions' metrics, settles its reservation in the spend budgets (when one
+applies), writes one log record, and — only when someone listens — builds the typed events and
+publishes them. With no subscriber, no hook and INFO logging off, a call costs a few attribute
+checks and one metrics update (``benchmarks/events.py`` measures it).
 
 Policies outside the drivers (the circuit breaker) publish their events through
 :meth:`CallObserver.emit`.
@@ -19,7 +20,7 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from typing_extensions import ParamSpec
 
@@ -42,6 +43,9 @@ from ._types import (
     RequestStarted,
     RetryScheduled,
 )
+
+if TYPE_CHECKING:
+    from ..resilience.spend import Spend
 
 __all__ = ["BUS", "NULL_OBSERVER", "CallObserver", "Hook", "add_hook", "observed", "observed_async", "remove_hook"]
 
@@ -89,7 +93,7 @@ class CallObserver:
     """What one call reports. Built by the call factory, driven by the drivers."""
 
     __slots__ = ("attempts", "base", "cached", "chunks", "ended", "hook_state", "metrics", "model", "operation",
-                 "provider", "request", "sessions", "stream", "t0", "ttft")
+                 "provider", "request", "sessions", "spend", "stream", "t0", "ttft")
 
     def __init__(self, metrics: Metrics | None, provider: str, model: str, operation: str, stream: bool,
                  request: Any = None) -> None:
@@ -110,6 +114,8 @@ class CallObserver:
         """Whether the call was answered by the response cache."""
         self.base: tuple[Any, ...] | None = None
         self.hook_state: tuple[Any, ...] = ()
+        self.spend: Spend | None = None
+        """The call's reservation in the spend budgets, settled when the call ends (``None``: no budget)."""
 
     # -- publishing ------------------------------------------------------------------------------
 
@@ -236,6 +242,8 @@ class CallObserver:
         priced = _field(result, "cost") if result is not None else None
         cost = float(priced) if priced is not None else None
         cached = self.cached
+        if self.spend is not None:
+            self.spend.settle(priced)
         if self.metrics is not None:
             self.metrics.record_success(self.provider, self.model, latency, self.ttft, self.attempts, tokens, cost,
                                         cached)
@@ -261,6 +269,8 @@ class CallObserver:
             return error
         self.ended = True
         latency = _perf() - self.t0
+        if self.spend is not None:
+            self.spend.failed(error, self.stream and self.chunks > 0)
         cancelled = cancelled or not isinstance(error, Exception)
         error_type = "cancelled" if cancelled else type(error).__name__
         if self.metrics is not None:

@@ -4,17 +4,21 @@ A session is entered with ``with`` (or ``async with``); every call made inside i
 or task, and in tasks it starts (``contextvars``) — is counted in ``s.metrics()`` and its events go
 to the session's subscribers as well as to the process-wide ones. Sessions nest: a call counts in
 every enclosing session. When the session ends, its subscriptions are closed (what was queued is
-still delivered) and its metrics stay readable.
+still delivered) and its metrics stay readable. A session's ``budget`` limits what the calls made
+inside it may spend (``resilience.spend``); it stops applying when the session ends.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._bus import Bus, Subscription
 from ._metrics import Metrics
 from ._types import Event
+
+if TYPE_CHECKING:
+    from ..resilience.spend import Budget
 
 __all__ = ["Session", "active_sessions", "session"]
 
@@ -37,10 +41,16 @@ class Session:
     0
     """
 
-    def __init__(self, name: str, *, capacity: int | None = None) -> None:
+    def __init__(self, name: str, *, capacity: int | None = None, budget: Budget | float | None = None) -> None:
         self.name = name
         self.bus = Bus() if capacity is None else Bus(capacity)
         self.metrics = Metrics()
+        self.budget: Budget | None = None
+        """What the calls inside the session may spend (``budget=``; docs/cost.md#budgets), or ``None``."""
+        if budget is not None:
+            from ..resilience.spend import as_budget
+
+            self.budget = as_budget(budget, name)
         self._tokens: list[Token[tuple[Session, ...]]] = []
 
     def subscribe(self, fn: Any, *types: type[Event], capacity: int | None = None) -> Subscription:
@@ -73,6 +83,6 @@ class Session:
         return f"<Session {self.name!r}>"
 
 
-def session(name: str, *, capacity: int | None = None) -> Session:
-    """A new :class:`Session` (``with llmplex.session("name") as s: ...``)."""
-    return Session(name, capacity=capacity)
+def session(name: str, *, capacity: int | None = None, budget: Budget | float | None = None) -> Session:
+    """A new :class:`Session` (``with llmplex.session("name", budget=0.20) as s: ...``)."""
+    return Session(name, capacity=capacity, budget=budget)

@@ -8,6 +8,8 @@ model is tried, before anything reached the caller, when the current one:
 - hit a rate limit or quota that waiting will not fix (429 with ``retry-after`` above the cap,
   ``QuotaExceededError``): another provider has its own limits;
 - has an open circuit (``CircuitOpenError`` from the guard);
+- was refused by a spend budget (``BudgetExceededError``, never retried): the next model is
+  checked at its own price, so only one whose estimate fits is sent (``resilience.spend``);
 - rejected the prompt as too long (``ContextWindowExceededError``): then only models whose context
   window is larger are tried, when the catalog knows both windows (unknown windows are tried).
 
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import (
     APIConnectionError,
+    BudgetExceededError,
     CircuitOpenError,
     ContextWindowExceededError,
     LLMError,
@@ -35,7 +38,8 @@ __all__ = ["chain_errors", "falls_back", "next_in_chain", "outcome_kind"]
 
 def falls_back(error: LLMError) -> bool:
     """Whether another model may succeed where this one failed."""
-    return isinstance(error, (CircuitOpenError, RateLimitError, ContextWindowExceededError)) or is_retryable(error)
+    return isinstance(error, (CircuitOpenError, BudgetExceededError, RateLimitError, ContextWindowExceededError)) \
+        or is_retryable(error)
 
 
 def next_in_chain(
