@@ -38,6 +38,7 @@ class _BaseClient:
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven = NOT_GIVEN,
         fallbacks: Sequence[str] | NotGiven = NOT_GIVEN,
+        context_check: bool | NotGiven = NOT_GIVEN,
         guard: Guard = NO_GUARD,
         retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
@@ -54,7 +55,8 @@ class _BaseClient:
                 "api_key= and base_url= on the client belong to one provider: also pass provider= "
                 "(e.g. Client(provider='openai_compatible', base_url=...)), or use providers={...}"
             )
-        given = {"timeout": timeout, "max_retries": max_retries, "deadline": deadline, "fallbacks": fallbacks}
+        given = {"timeout": timeout, "max_retries": max_retries, "deadline": deadline, "fallbacks": fallbacks,
+                 "context_check": context_check}
         data: dict[str, Any] = {k: v for k, v in given.items() if not isinstance(v, NotGiven)}
         if default_headers:
             data["extra_headers"] = dict(default_headers)

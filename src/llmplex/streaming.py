@@ -312,7 +312,10 @@ class StreamProcessor(Generic[T]):
                 self._watch = self.observer.chunk(chunk)
         self.delivered += len(out)
         self.ended = True
-        self.observer.stream_finished(self.accumulator.usage, self.final)
+        usage = self.accumulator.usage
+        if usage is None and self.pricing is not None:  # no usage streamed: the final result counts one
+            usage = getattr(self.final(), "usage", None)
+        self.observer.stream_finished(usage, self.final)
         return out
 
     def final(self) -> Any:

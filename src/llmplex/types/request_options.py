@@ -40,3 +40,6 @@ class RequestOptions(TypedDict, total=False):
     max_image_bytes: int
     """Largest image downloaded to inline an ``http(s)`` image URL, for providers that take only
     bytes (Gemini, Bedrock, Ollama); 0 turns downloading off. Default 20 MiB."""
+    context_check: bool
+    """Before sending, refuse a prompt that cannot fit the model's context window (when the catalog
+    knows it) with ``ContextWindowExceededError``; ``False`` sends it anyway. Default ``True``."""
