@@ -82,7 +82,8 @@ def test_reasoning_without_usage_is_counted_as_reasoning_tokens(api: Api, emu: E
     emu.enqueue(Reply("Blue.", reasoning="Rayleigh scattering favours short wavelengths.", extra={"usage": None}))
     r = api.chat(model="openai/gpt-4o", messages=USER)
     details = r.usage.completion_tokens_details
-    assert details is not None and details.reasoning_tokens == 8  # Ray|leigh| scattering| favours| short| wave|lengths|.
+    # Ray|leigh| scattering| fav|ours| short| wavelengths|.  and  Blue|.
+    assert details is not None and details.reasoning_tokens == 8
     assert r.usage.completion_tokens == 2 + 8 and r.usage.estimated
 
 
