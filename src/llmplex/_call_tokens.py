@@ -114,7 +114,7 @@ class PromptTokens:
             provider=self.provider, model=self.model, code="context_length_exceeded",
             prompt_tokens=count.tokens, context_window=window, max_tokens=out, exact=count.exact,
         )
-        error.status_code = None  # not the provider's 400: nothing was sent
+        object.__setattr__(error, "status_code", None)  # not a provider's 400 (typed int there): nothing was sent
         raise error
 
     def usage(self, result: Any) -> CompletionUsage:
