@@ -61,7 +61,8 @@ class PromptTokens:
 
     def messages(self) -> list[Mapping[str, Any]]:
         """The request's messages as dicts (read when asked: image inlining may replace them)."""
-        return [m if isinstance(m, Mapping) else m.model_dump(exclude_none=True) for m in self.request.messages]
+        return [m if type(m) is dict or isinstance(m, Mapping) else m.model_dump(exclude_none=True)
+                for m in self.request.messages]
 
     def tools(self) -> Sequence[Mapping[str, Any]] | None:
         tools = self.request.params.get("tools")
@@ -82,7 +83,7 @@ class PromptTokens:
         if self._window is _UNKNOWN:
             from .catalog import model_info
 
-            info = model_info(self.provider, self.model, self.catalog() or None)
+            info = model_info(self.provider, self.model, self.catalog())  # every layer, the runtime one too
             self._window = info.context_window if info is not None else None
         return self._window  # type: ignore[no-any-return]
 

@@ -303,7 +303,7 @@ def _price(provider: str, model: str, layers: ConfigLayers, prompt: PromptTokens
         return
     from .catalog import cost_of
 
-    found = cost_of(provider, model, usage, overrides=layers.catalog() or None)
+    found = cost_of(provider, model, usage, overrides=layers.catalog())  # every layer, the runtime one too
     if found is not None:
         result.cost = found
 

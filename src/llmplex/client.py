@@ -128,7 +128,7 @@ class _BaseClient:
 
         >>> llmplex.catalog.cost_of("openai", "gpt-4o", usage, overrides=client.catalog_overrides())  # doctest: +SKIP
         """
-        return self._layers.catalog()
+        return {provider: dict(models) for provider, models in self._layers.catalog().items()}  # a copy
 
     def __repr__(self) -> str:
         default = self._calls.default_provider

@@ -332,6 +332,7 @@ class ConfigLayers:
         ]
         self._cache: dict[str, CallSettings] = {}
         self._cache_version = -1
+        self._catalog: tuple[int, dict[str, dict[str, Any]]] = (-1, {})
         self._lock = threading.Lock()
 
     def aliases(self) -> dict[str, str]:
@@ -372,11 +373,16 @@ class ConfigLayers:
 
     def catalog(self) -> dict[str, dict[str, Any]]:
         """The configured catalog entries, ``{provider: {model: entry}}``: every layer's
-        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's."""
-        merged: dict[str, dict[str, Any]] = {}
+        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's
+        (merged again only when the runtime layer changed: every call's pricing asks). Read only."""
+        version, merged = self._catalog
+        if version == self._runtime.version:
+            return merged
+        merged = {}
         for _, values in reversed(self._layers()):
             for provider, models in (values.get((None, "catalog")) or {}).items():
                 merged.setdefault(provider, {}).update(models)
+        self._catalog = (self._runtime.version, merged)
         return merged
 
     def default_provider(self) -> str | None:

@@ -199,8 +199,12 @@ def _bytes(value: Any) -> int:
     """UTF-8 bytes of every string (keys too) in a JSON-like value, plus :data:`_PER_STRING` each."""
     if isinstance(value, str):
         return (len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))) + _PER_STRING
-    if isinstance(value, Mapping):
-        return sum(_bytes(k) + _bytes(v) for k, v in value.items())
+    if type(value) is dict or isinstance(value, Mapping):
+        total = 0
+        for k, v in value.items():  # a loop, not sum(): this runs on every checked call
+            total += len(k) + _PER_STRING if type(k) is str and k.isascii() else _bytes(k)
+            total += len(v) + _PER_STRING if type(v) is str and v.isascii() else _bytes(v)
+        return total
     if isinstance(value, (list, tuple)):
         return sum(_bytes(item) for item in value) + _PER_STRING
     return len(str(value)) + _PER_STRING
