@@ -122,14 +122,10 @@ def count_tokens(
     >>> count_tokens("openai/gpt-4o", [{"role": "user", "content": "Hello"}]).exact  # doctest: +SKIP
     True
     """
-    from . import _bpe
-
     messages = list(messages)
-    name = _openai_model_name(model)
-    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
-    if encoding_name is None or not _bpe.available():
+    name, encoding_name, encode = _encoder(model)
+    if encode is None:
         return TokenCount(estimate_tokens(messages) + _estimate_tools(tools), False, "estimate")
-    encode = _bpe.encoding(encoding_name)
     total, exact = _REPLY, True
     for message in messages:
         tokens, plain = _message_tokens(message, encode)
@@ -148,13 +144,9 @@ def count_text(model: str, texts: Iterable[str]) -> TokenCount:
     >>> count_text("anthropic/claude-sonnet-4-5", ["Hello there", "!"]).tokens
     4
     """
-    from . import _bpe
-
-    name = _openai_model_name(model)
-    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
-    if encoding_name is None or not _bpe.available():
+    _, encoding_name, encode = _encoder(model)
+    if encode is None:
         return TokenCount(sum(-(-len(text) // CHARS_PER_TOKEN) for text in texts), False, "estimate")
-    encode = _bpe.encoding(encoding_name)
     return TokenCount(sum(len(encode(text)) for text in texts if text), True, f"tiktoken:{encoding_name}")
 
 
@@ -208,6 +200,18 @@ def _bytes(value: Any) -> int:
     if isinstance(value, (list, tuple)):
         return sum(_bytes(item) for item in value) + _PER_STRING
     return len(str(value)) + _PER_STRING
+
+
+def _encoder(model: str) -> tuple[str | None, str | None, Any]:
+    """(OpenAI model id, encoding name, encode function) for ``model``; the encoder is ``None``
+    for a model without a known encoding or when the offline encodings are not installed."""
+    from . import _bpe
+
+    name = _openai_model_name(model)
+    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
+    if encoding_name is None or not _bpe.available():
+        return name, encoding_name, None
+    return name, encoding_name, _bpe.encoding(encoding_name)
 
 
 def _openai_model_name(model: str) -> str | None:
