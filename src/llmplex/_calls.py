@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._call_tokens import PromptTokens
 from ._media import MediaStep, inline_images, remote_image_urls
 from ._pipeline import Call
 from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
@@ -185,7 +186,7 @@ class CallFactory:
         call.guard = self.guard
         call.budget = self.budget
         call.deployment = deployment_for(call.provider, call.model, cfg.base_url, cfg.api_key)
-        call.pricing = functools.partial(_price, call.provider, call.model, self.layers)
+        call.pricing = functools.partial(_price, call.provider, call.model, self.layers, call.prompt)
         call.cache = cache
 
     def route(self, model: str) -> Route:
@@ -249,7 +250,7 @@ class CallFactory:
             decoder=lambda: adapter.chat_stream_decoder(req),
             accumulator=ChatCompletionAccumulator,
             media=None if route.spec.capabilities.image_urls else _media_step(req, cfg),
-            output=plan, estimate=lambda: _estimate(req.messages),
+            output=plan, prompt=PromptTokens(route.provider, route.model, req, self.layers.catalog),
             events=CallObserver(self.metrics, route.provider, route.model, "chat", stream, messages),
         )
         if plan is not None and plan.mechanism == "tool":
@@ -320,22 +321,18 @@ class CallFactory:
         )
 
 
-def _estimate(messages: Any) -> int:
-    """The prompt's estimated tokens (for a guard limiting tokens per minute)."""
-    from .catalog.tokens import estimate_tokens
-
-    return estimate_tokens(m if isinstance(m, Mapping) else m.model_dump(exclude_none=True) for m in messages)
-
-
-def _price(provider: str, model: str, layers: ConfigLayers, result: Any) -> None:
+def _price(provider: str, model: str, layers: ConfigLayers, prompt: PromptTokens | None, result: Any) -> None:
     """Set ``result.cost`` from its usage and the catalog (the client's catalog overrides first);
-    a result the catalog cannot price keeps ``cost=None`` — never a guess."""
+    a result the catalog cannot price keeps ``cost=None`` — never a guess. A chat result that came
+    without usage first gets one counted locally (``usage.estimated``; its cost is flagged too)."""
     usage = getattr(result, "usage", None)
+    if usage is None and prompt is not None and hasattr(result, "choices"):
+        usage = result.usage = prompt.usage(result)
     if usage is None or not hasattr(result, "cost"):
         return
     from .catalog import cost_of
 
-    found = cost_of(provider, model, usage, overrides=layers.catalog() or None)
+    found = cost_of(provider, model, usage, overrides=layers.catalog())  # every layer, the runtime one too
     if found is not None:
         result.cost = found
 

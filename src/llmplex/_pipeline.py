@@ -35,6 +35,7 @@ from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
 from .transport import AsyncBufferedStreamResponse, AsyncTransport, BufferedStreamResponse, SyncTransport
 
 if TYPE_CHECKING:
+    from ._call_tokens import PromptTokens
     from .cache._entry import CachedResponse
     from .cache._use import CacheUse
     from .providers.base import BlockingCredentials
@@ -72,8 +73,9 @@ class Call(Generic[T]):
     """Where the call goes, for the guard and the retry budget (default: provider/model)."""
     budget: RetryBudget | None = None
     """The retry budget of the client (``None``: retries limited by ``max_retries`` only)."""
-    estimate: Callable[[], int] | None = None
-    """The prompt's estimated tokens, asked only by a guard (rate limits on tokens)."""
+    prompt: PromptTokens | None = None
+    """A chat call's prompt, counted once when first asked: by the rate limiter, the context-window
+    check before the first attempt, and the usage estimate of a response without usage."""
     fallbacks: tuple[Call[Any], ...] = ()
     """The calls to the fallback models, tried in order (see ``resilience.fallback``)."""
 

@@ -77,6 +77,9 @@ class CallSettings:
     """Seconds for the whole call (every attempt, retry wait and fallback); ``None``: no deadline."""
     fallbacks: tuple[str, ...] = ()
     """Models tried in order when this one fails (see ``resilience.fallback``)."""
+    context_check: bool = True
+    """Refuse, before sending, a chat prompt that cannot fit the model's context window (when the
+    catalog knows it): ``ContextWindowExceededError``. See ``llmplex._call_tokens``."""
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:

@@ -61,6 +61,7 @@ class _BaseClient:
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven = NOT_GIVEN,
         fallbacks: Sequence[str] | NotGiven = NOT_GIVEN,
+        context_check: bool | NotGiven = NOT_GIVEN,
         guard: Guard = NO_GUARD,
         retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
@@ -80,7 +81,8 @@ class _BaseClient:
                 "api_key= and base_url= on the client belong to one provider: also pass provider= "
                 "(e.g. Client(provider='openai_compatible', base_url=...)), or use providers={...}"
             )
-        given = {"timeout": timeout, "max_retries": max_retries, "deadline": deadline, "fallbacks": fallbacks}
+        given = {"timeout": timeout, "max_retries": max_retries, "deadline": deadline, "fallbacks": fallbacks,
+                 "context_check": context_check}
         data: dict[str, Any] = {k: v for k, v in given.items() if not isinstance(v, NotGiven)}
         if default_headers:
             data["extra_headers"] = dict(default_headers)
@@ -166,7 +168,7 @@ class _BaseClient:
 
         >>> llmplex.catalog.cost_of("openai", "gpt-4o", usage, overrides=client.catalog_overrides())  # doctest: +SKIP
         """
-        return self._layers.catalog()
+        return {provider: dict(models) for provider, models in self._layers.catalog().items()}  # a copy
 
     def __repr__(self) -> str:
         default = self._calls.default_provider

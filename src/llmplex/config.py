@@ -7,7 +7,8 @@ Precedence, lowest to highest::
 Within a layer, a provider's own value beats the global one. Settings (global or per provider):
 ``api_key`` (per provider only), ``base_url`` (per provider only), ``timeout``, ``max_retries``,
 ``extra_headers``, ``extra_query``, ``extra_body``, ``drop_unsupported``, ``deadline`` (seconds for a
-whole call, retries and fallbacks included), ``fallbacks`` (models tried when a call fails), plus each provider's
+whole call, retries and fallbacks included), ``fallbacks`` (models tried when a call fails),
+``context_check`` (refuse a prompt too long for the model's window before sending), plus each provider's
 options (``api_version``, ``app_name`` …). Global only: ``default_provider``, ``router`` (logical
 models, routing strategy, circuit breaker, rate limits and shared state: ``llmplex.routing.config``),
 and ``catalog`` (model entries laid over the shipped catalog, ``{provider: {model: {context_window,
@@ -49,13 +50,14 @@ __all__ = ["Config", "ConfigLayers", "SettingSource", "config", "load_yaml"]
 
 _COMMON = (
     "timeout", "max_retries", "extra_headers", "extra_query", "extra_body", "drop_unsupported", "max_image_bytes",
-    "deadline", "fallbacks",
+    "deadline", "fallbacks", "context_check",
 )
 _PROVIDER_ONLY = ("api_key", "base_url", "type")
 _GLOBAL_ONLY = ("default_provider", "router", "catalog", "cache")
 _MERGED = frozenset({"extra_headers", "extra_query", "extra_body"})
 _DEFAULTS: dict[str, Any] = {
     "timeout": Timeout(), "max_retries": 2, "drop_unsupported": False, "max_image_bytes": DEFAULT_MAX_IMAGE_BYTES,
+    "context_check": True,
 }
 
 Values = dict[tuple[str | None, str], Any]  # (provider or None for global, key) -> value
@@ -87,6 +89,8 @@ def normalise_setting(key: str, value: Any, where: str) -> Any:
         not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf")
     ):
         raise ConfigurationError(f"{where}: deadline must be a number of seconds > 0, got {value!r}")
+    if key == "context_check" and not isinstance(value, bool):
+        raise ConfigurationError(f"{where}: context_check must be true or false, got {value!r}")
     if key in _MERGED and not isinstance(value, Mapping):
         raise ConfigurationError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
     return value
@@ -338,6 +342,7 @@ class ConfigLayers:
         ]
         self._cache: dict[str, CallSettings] = {}
         self._cache_version = -1
+        self._catalog: tuple[int, dict[str, dict[str, Any]]] = (-1, {})
         self._lock = threading.Lock()
 
     def aliases(self) -> dict[str, str]:
@@ -383,11 +388,16 @@ class ConfigLayers:
 
     def catalog(self) -> dict[str, dict[str, Any]]:
         """The configured catalog entries, ``{provider: {model: entry}}``: every layer's
-        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's."""
-        merged: dict[str, dict[str, Any]] = {}
+        ``catalog`` section merged, a higher layer's entry for a model replacing a lower one's
+        (merged again only when the runtime layer changed: every call's pricing asks). Read only."""
+        version, merged = self._catalog
+        if version == self._runtime.version:
+            return merged
+        merged = {}
         for _, values in reversed(self._layers()):
             for provider, models in (values.get((None, "catalog")) or {}).items():
                 merged.setdefault(provider, {}).update(models)
+        self._catalog = (self._runtime.version, merged)
         return merged
 
     def default_provider(self) -> str | None:
@@ -423,6 +433,7 @@ class ConfigLayers:
             max_image_bytes=self.lookup(provider, "max_image_bytes")[0],
             deadline=self.lookup(provider, "deadline")[0],
             fallbacks=self.lookup(provider, "fallbacks")[0] or (),
+            context_check=self.lookup(provider, "context_check")[0],
             options={name: v for name in spec.options if (v := self.lookup(provider, name)[0]) is not None},
         )
 

@@ -230,7 +230,30 @@ class BadRequestError(APIStatusError):
 
 
 class ContextWindowExceededError(BadRequestError):
-    """The prompt (plus requested output) does not fit the model's context window."""
+    """The prompt (plus requested output) does not fit the model's context window.
+
+    Raised by the provider (a 400: ``status_code`` 400, the counts below ``None``), or by llmplex
+    before sending when the catalog knows the window and the counted prompt cannot fit
+    (``status_code`` ``None``: nothing was sent). Then ``prompt_tokens`` is the count,
+    ``exact`` whether it is exact (``llmplex.count_tokens``) or an estimate, ``max_tokens`` the
+    output asked for (``None`` when not given) and ``context_window`` the model's window.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        prompt_tokens: int | None = None,
+        context_window: int | None = None,
+        max_tokens: int | None = None,
+        exact: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.prompt_tokens = prompt_tokens
+        self.context_window = context_window
+        self.max_tokens = max_tokens
+        self.exact = exact
 
 
 class ContentFilterError(BadRequestError):

@@ -323,7 +323,10 @@ class StreamProcessor(Generic[T]):
         self.ended = True
         if self.recorder is not None:
             self.recorder.complete()
-        self.observer.stream_finished(self.accumulator.usage, self.final)
+        usage = self.accumulator.usage
+        if usage is None and self.pricing is not None:  # no usage streamed: the final result counts one
+            usage = getattr(self.final(), "usage", None)
+        self.observer.stream_finished(usage, self.final)
         return out
 
     def final(self) -> Any:

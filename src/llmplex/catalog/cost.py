@@ -58,13 +58,16 @@ class CostItem:
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """The cost of one call in USD, itemised, with where the prices come from."""
+    """The cost of one call in USD, itemised, with where the prices come from. ``estimated``: the
+    usage it prices was counted locally because the provider reported none
+    (``CompletionUsage.estimated``): real prices times estimated tokens, never an exact bill."""
 
     provider: str
     model: str
     total: Decimal
     items: tuple[CostItem, ...]
     source: Source
+    estimated: bool = False
 
     def __float__(self) -> float:
         return float(self.total)
@@ -126,7 +129,8 @@ def price(
     cache_ttl: Literal["5m", "1h"] = "5m",
 ) -> Cost | Unpriced:
     """Price ``usage`` (a ``CompletionUsage``, an embeddings ``Usage`` or the same as a dict) for
-    a provider's model. ``cache_ttl="1h"`` prices cache writes at Anthropic's 1-hour rate.
+    a provider's model. ``cache_ttl="1h"`` prices cache writes at Anthropic's 1-hour rate. A usage
+    flagged ``estimated`` gives a ``Cost`` flagged ``estimated``.
     ``overrides`` as for :func:`~llmplex.catalog.model_info`."""
     info = model_info(provider, model, overrides)
     if info is None:
@@ -138,11 +142,12 @@ def price(
     if info.prices.unpriced_fees:
         return Unpriced(provider, model, f"{provider}/{info.model} also bills {info.prices.unpriced_fees}, "
                                          f"which the catalog cannot price")
-    return _priced(provider, info.model, _counts(usage), info.prices, cache_ttl)
+    return _priced(provider, info.model, _counts(usage), info.prices, cache_ttl, _get(usage, "estimated") is True)
 
 
 def _priced(
-    provider: str, model: str, counts: tuple[int, int, int, int, int], prices: Prices, cache_ttl: str
+    provider: str, model: str, counts: tuple[int, int, int, int, int], prices: Prices, cache_ttl: str,
+    estimated: bool = False,
 ) -> Cost | Unpriced:
     prompt, cached, written, completion, reasoning = counts
     fresh = prompt - cached - written
@@ -169,7 +174,7 @@ def _priced(
             return Unpriced(provider, model, f"no {label} price for {provider}/{model} ({tokens} such tokens)")
         items.append(CostItem(kind, tokens, rate, rate * tokens / MILLION))
     total = sum((item.usd for item in items), Decimal(0))
-    return Cost(provider, model, total, tuple(items), prices.source)
+    return Cost(provider, model, total, tuple(items), prices.source, estimated)
 
 
 def cost_of(

@@ -30,9 +30,11 @@ __all__ = [
     "REPLY_OVERHEAD",
     "SAFETY_MARGIN",
     "TokenCount",
+    "count_text",
     "count_tokens",
     "estimate_message_tokens",
     "estimate_tokens",
+    "upper_bound",
 ]
 
 CHARS_PER_TOKEN = 4
@@ -120,14 +122,10 @@ def count_tokens(
     >>> count_tokens("openai/gpt-4o", [{"role": "user", "content": "Hello"}]).exact  # doctest: +SKIP
     True
     """
-    from . import _bpe
-
     messages = list(messages)
-    name = _openai_model_name(model)
-    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
-    if encoding_name is None or not _bpe.available():
+    name, encoding_name, encode = _encoder(model)
+    if encode is None:
         return TokenCount(estimate_tokens(messages) + _estimate_tools(tools), False, "estimate")
-    encode = _bpe.encoding(encoding_name)
     total, exact = _REPLY, True
     for message in messages:
         tokens, plain = _message_tokens(message, encode)
@@ -136,6 +134,84 @@ def count_tokens(
         legacy = name is not None and (name == "gpt-4" or name.startswith(("gpt-4-", "gpt-3.5", "gpt-35")))
         total += _tools_tokens(tools, encode, func_init=10 if legacy else 7)
     return TokenCount(total, exact, f"tiktoken:{encoding_name}")
+
+
+def count_text(model: str, texts: Iterable[str]) -> TokenCount:
+    """Tokens of plain ``texts`` (no chat framing) for ``model``: exact with the model's encoding
+    (OpenAI models, offline encodings installed), else :data:`CHARS_PER_TOKEN` characters a token,
+    each text rounded up. How a reply that came without usage is counted.
+
+    >>> count_text("anthropic/claude-sonnet-4-5", ["Hello there", "!"]).tokens
+    4
+    """
+    _, encoding_name, encode = _encoder(model)
+    if encode is None:
+        return TokenCount(sum(-(-len(text) // CHARS_PER_TOKEN) for text in texts), False, "estimate")
+    return TokenCount(sum(len(encode(text)) for text in texts if text), True, f"tiktoken:{encoding_name}")
+
+
+# -- an upper bound without a tokenizer --------------------------------------------------------------
+
+_PER_STRING = 3
+"""Added per string (and per key) by :func:`upper_bound`: covers a value's JSON quotes and
+separators (the estimate counts tools as JSON) and the 3 tokens a tool enum item adds."""
+_PER_MESSAGE_BOUND = 5
+"""Per message: OpenAI's 3 tokens of framing plus 1 for a name, rounded up."""
+_PER_TOOL_BOUND = 12 + 10
+"""Per tool: the cookbook's closing 12 tokens and up to 10 opening a function."""
+
+
+def upper_bound(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None) -> int:
+    """A number of tokens that :func:`count_tokens` never exceeds for these messages and tools,
+    whatever the model, found without a tokenizer: the context-window check sends a prompt whose
+    bound fits without counting it (cheap, and no encoding to load).
+
+    Why it bounds both counts: a byte-level BPE token (every OpenAI encoding) is at least one byte,
+    so a text has at most as many tokens as UTF-8 bytes; the estimate gives a quarter of the
+    characters. Framing, JSON punctuation and images are covered by the fixed terms above and
+    :data:`IMAGE_TOKENS` per non-text content part.
+
+    >>> upper_bound([{"role": "user", "content": "Hello"}])
+    40
+    """
+    total = REPLY_OVERHEAD
+    for message in messages:
+        total += _PER_MESSAGE_BOUND + _bytes(message)
+        content = message.get("content")
+        if isinstance(content, (list, tuple)):
+            total += IMAGE_TOKENS * sum(
+                1 for part in content if not (isinstance(part, Mapping) and isinstance(part.get("text"), str))
+            )
+    for tool in tools or ():
+        total += _PER_TOOL_BOUND + _bytes(tool)
+    return total
+
+
+def _bytes(value: Any) -> int:
+    """UTF-8 bytes of every string (keys too) in a JSON-like value, plus :data:`_PER_STRING` each."""
+    if isinstance(value, str):
+        return (len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))) + _PER_STRING
+    if type(value) is dict or isinstance(value, Mapping):
+        total = 0
+        for k, v in value.items():  # a loop, not sum(): this runs on every checked call
+            total += len(k) + _PER_STRING if type(k) is str and k.isascii() else _bytes(k)
+            total += len(v) + _PER_STRING if type(v) is str and v.isascii() else _bytes(v)
+        return total
+    if isinstance(value, (list, tuple)):
+        return sum(_bytes(item) for item in value) + _PER_STRING
+    return len(str(value)) + _PER_STRING
+
+
+def _encoder(model: str) -> tuple[str | None, str | None, Any]:
+    """(OpenAI model id, encoding name, encode function) for ``model``; the encoder is ``None``
+    for a model without a known encoding or when the offline encodings are not installed."""
+    from . import _bpe
+
+    name = _openai_model_name(model)
+    encoding_name = _bpe.encoding_for_model(name) if name is not None else None
+    if encoding_name is None or not _bpe.available():
+        return name, encoding_name, None
+    return name, encoding_name, _bpe.encoding(encoding_name)
 
 
 def _openai_model_name(model: str) -> str | None:

@@ -41,7 +41,7 @@ RETRY_COUNT_HEADER = "x-llmplex-retry-count"
 class Attempt:
     """One try of one model of the chain."""
 
-    __slots__ = ("admitted", "call", "delay", "index", "key", "number", "replayable", "retry", "started")
+    __slots__ = ("admitted", "call", "delay", "index", "key", "number", "replayable", "retry", "started", "tokens")
 
     def __init__(self, call: Call[Any], index: int, number: int, delay: float, key: str, retry: bool) -> None:
         self.call = call
@@ -56,6 +56,8 @@ class Attempt:
         self.admitted = False
         self.started = 0.0
         self.replayable = True
+        self.tokens = 0
+        """Prompt tokens the guard was charged at admission (corrected by the usage afterwards)."""
 
 
 def _new_key() -> str:
@@ -67,6 +69,13 @@ def _usage(result: Any) -> tuple[int | None, int | None]:
     if usage is None:
         return None, None
     return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+
+
+def _limits_tokens(guard: Any, deployment: Any) -> bool:
+    """Whether the guard limits tokens for the deployment (``PolicyGuard.limits_tokens``); a guard
+    that does not say is given the count."""
+    asks = getattr(guard, "limits_tokens", None)
+    return asks is None or bool(asks(deployment))
 
 
 def _headers(resp: Any) -> dict[str, str]:
@@ -112,14 +121,22 @@ class CallPlan:
         return attempt
 
     def admit(self, attempt: Attempt) -> float:
-        """Ask the guard; seconds to wait before sending (raises ``CircuitOpenError`` …)."""
+        """Check that a model's prompt fits its context window before its first attempt (raises
+        ``ContextWindowExceededError``: nothing is sent, and a fallback with a larger window is
+        tried as after the provider's 400), then ask the guard: seconds to wait before sending
+        (raises ``CircuitOpenError`` …). The guard is charged the prompt's count when it limits
+        tokens (counted once per model, shared with the check)."""
         call = attempt.call
+        prompt = call.prompt
+        if prompt is not None and attempt.number == 0 and call.settings.context_check:
+            prompt.check()
         guard = call.guard
         if guard is NO_GUARD:
             return 0.0  # not "admitted": nothing to record afterwards either
-        tokens = call.estimate() if call.estimate is not None else 0
+        tokens = prompt.tokens() if prompt is not None and _limits_tokens(guard, call.deployment) else 0
         wait = guard.admit(call.deployment, estimated_tokens=tokens)
         attempt.admitted = True
+        attempt.tokens = tokens
         if wait > 0 and not self.deadline.allows(wait):
             raise self.deadline.exceeded(self._sends, None)
         return wait
@@ -160,7 +177,7 @@ class CallPlan:
         if attempt.admitted:
             prompt, completion = _usage(result)
             self._record(attempt, Outcome("success", self.clock() - attempt.started, resp.status, prompt, completion,
-                                          _headers(resp)))
+                                          _headers(resp), attempt.tokens))
         self._end(attempt)
 
     def cancelled(self, attempt: Attempt) -> None:
@@ -223,6 +240,8 @@ class CallPlan:
         from ..catalog import model_limits
 
         call = self._chain[index]
+        if call.prompt is not None:  # the client's catalog entries first, looked up once
+            return call.prompt.window()
         limits = model_limits(call.provider, call.model)
         return limits.context_window if limits is not None else None
 

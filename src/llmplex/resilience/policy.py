@@ -80,6 +80,12 @@ class PolicyGuard:
         self._limits_cache[deployment.id] = found
         return found
 
+    def limits_tokens(self, deployment: Deployment) -> bool:
+        """Whether a tokens-per-minute limit applies to the deployment (the drivers count the
+        prompt only then)."""
+        limits = self.limits_for(deployment)
+        return limits is not None and limits.tpm is not None
+
     def admit(self, deployment: Deployment, *, estimated_tokens: int = 0) -> float:
         """Seconds to wait before sending; raises ``CircuitOpenError`` or ``RateLimitError``."""
         if self.breaker is not None:

@@ -9,8 +9,8 @@ What happens to one call:
 
 1. **Before anything is sent to a model** (its first attempt: for the first model of the chain
    and again for each fallback, at that model's price), its cost is estimated from the catalog:
-   the prompt's tokens by ``catalog.tokens`` (4 characters per token, the estimator the rate
-   limiter uses), all priced as fresh input, plus the output: ``max_completion_tokens`` or
+   the prompt's tokens by ``catalog.tokens.estimate_tokens`` (4 characters per token: cheap, and
+   the same for every provider), all priced as fresh input, plus the output: ``max_completion_tokens`` or
    ``max_tokens`` (times ``n``) when the request sets them, else the budget's
    ``assumed_output_tokens`` (1,024 unless set); embeddings have no output.
 2. Each budget must have room, ``spent + reserved + estimate <= max_usd``, or the call raises

@@ -45,3 +45,6 @@ class RequestOptions(TypedDict, total=False):
     skip it, ``"refresh"`` ask the provider and store the new answer. Default: the client's."""
     cache_ttl: float
     """Seconds this call's cache entry lives (default: the client's ``cache_ttl``)."""
+    context_check: bool
+    """Before sending, refuse a prompt that cannot fit the model's context window (when the catalog
+    knows it) with ``ContextWindowExceededError``; ``False`` sends it anyway. Default ``True``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ._base import ResponseModel
 
 __all__ = ["CompletionTokensDetails", "CompletionUsage", "PromptTokensDetails"]
@@ -28,3 +30,9 @@ class CompletionUsage(ResponseModel):
     total_tokens: int = 0
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    estimated: bool = Field(default=False, exclude=True)
+    """``True`` when the provider reported no usage and llmplex counted it locally: the prompt with
+    ``llmplex.count_tokens``, the reply's text, reasoning and tool calls the same way (exact token
+    counts for OpenAI models with ``llmplex[tokens]``, else about 4 characters a token; either way
+    provider-side framing is not known, so it is an estimate). Its cost is flagged too
+    (``Cost.estimated``). Not part of the OpenAI JSON."""
