@@ -34,22 +34,20 @@ from .catalog.tokens import SAFETY_MARGIN, TokenCount, count_text, count_tokens,
 from .errors import ContextWindowExceededError
 from .types.usage import CompletionTokensDetails, CompletionUsage
 
-__all__ = ["PromptTokens"]
+__all__ = ["PromptTokens", "TextTokens"]
 
 _UNKNOWN: Any = object()
 
 
-class PromptTokens:
-    """The prompt of one chat call to one model. ``catalog()`` gives the client's catalog
-    overrides (read only when the window is looked up)."""
+class _ModelTokens:
+    """What every call's token counter knows: the model, and its context window from the catalog
+    (``catalog()`` gives the client's overrides, read only when the window is looked up)."""
 
-    __slots__ = ("_count", "_window", "catalog", "model", "provider", "request")
+    __slots__ = ("_count", "_window", "catalog", "model", "provider")
 
-    def __init__(self, provider: str, model: str, request: ChatRequest,
-                 catalog: Callable[[], Mapping[str, Any]]) -> None:
+    def __init__(self, provider: str, model: str, catalog: Callable[[], Mapping[str, Any]]) -> None:
         self.provider = provider
         self.model = model
-        self.request = request
         self.catalog = catalog
         self._count: TokenCount | None = None
         self._window: Any = _UNKNOWN
@@ -58,6 +56,26 @@ class PromptTokens:
     def key(self) -> str:
         """``provider/model``, as ``count_tokens`` takes it."""
         return f"{self.provider}/{self.model}"
+
+    def window(self) -> int | None:
+        """The model's context window from the catalog (the client's entries first), or ``None``."""
+        if self._window is _UNKNOWN:
+            from .catalog import model_info
+
+            info = model_info(self.provider, self.model, self.catalog())  # every layer, the runtime one too
+            self._window = info.context_window if info is not None else None
+        return self._window  # type: ignore[no-any-return]
+
+
+class PromptTokens(_ModelTokens):
+    """The prompt of one chat call to one model."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, provider: str, model: str, request: ChatRequest,
+                 catalog: Callable[[], Mapping[str, Any]]) -> None:
+        super().__init__(provider, model, catalog)
+        self.request = request
 
     def messages(self) -> list[Mapping[str, Any]]:
         """The request's messages as dicts (read when asked: image inlining may replace them)."""
@@ -77,15 +95,6 @@ class PromptTokens:
     def tokens(self) -> int:
         """The counted prompt tokens (what the rate limiter charges)."""
         return self.count().tokens
-
-    def window(self) -> int | None:
-        """The model's context window from the catalog (the client's entries first), or ``None``."""
-        if self._window is _UNKNOWN:
-            from .catalog import model_info
-
-            info = model_info(self.provider, self.model, self.catalog())  # every layer, the runtime one too
-            self._window = info.context_window if info is not None else None
-        return self._window  # type: ignore[no-any-return]
 
     def max_tokens(self) -> int | None:
         """The output asked for: ``max_completion_tokens``, else ``max_tokens``, else ``None``."""
@@ -137,3 +146,45 @@ class PromptTokens:
             completion_tokens_details=CompletionTokensDetails(reasoning_tokens=thought) if thought else None,
             estimated=True,
         )
+
+
+class TextTokens(_ModelTokens):
+    """The input of a legacy text completion or an embeddings call: a string, strings, or token id
+    lists (counted as their length). Counted once, for the token rate limiter and for the usage of
+    a response that came without one; no context-window check (the chat endpoints have it)."""
+
+    __slots__ = ("inputs",)
+
+    def __init__(self, provider: str, model: str, inputs: Any, catalog: Callable[[], Mapping[str, Any]]) -> None:
+        super().__init__(provider, model, catalog)
+        self.inputs = inputs
+
+    def tokens(self) -> int:
+        """The input's tokens (:func:`~llmplex.catalog.tokens.count_text`; token ids as given)."""
+        if self._count is None:
+            items = [self.inputs] if isinstance(self.inputs, str) or not isinstance(self.inputs, Sequence) \
+                else list(self.inputs)
+            if items and all(isinstance(i, int) for i in items):
+                items = [items]  # one prompt given as token ids
+            ids = sum(len(i) for i in items if isinstance(i, Sequence) and not isinstance(i, str))
+            texts = [i if isinstance(i, str) else str(i) for i in items if isinstance(i, str) or not isinstance(
+                i, Sequence)]
+            counted = count_text(self.key, texts)
+            self._count = TokenCount(counted.tokens + ids, counted.exact, counted.method)
+        return self._count.tokens
+
+    def check(self) -> None:
+        """Nothing to check before sending (see the class docstring)."""
+
+    def usage(self, result: Any) -> Any:
+        """The estimated usage of ``result`` (a ``Completion`` or ``CreateEmbeddingResponse`` that
+        came without one), flagged ``estimated``."""
+        prompt = self.tokens()
+        choices = getattr(result, "choices", None)
+        if choices is None:  # embeddings: input only
+            from .types.embedding import EmbeddingUsage
+
+            return EmbeddingUsage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
+        completion = count_text(self.key, [c.text for c in choices if c.text]).tokens
+        return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion,
+                               total_tokens=prompt + completion, estimated=True)

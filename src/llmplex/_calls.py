@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._call_tokens import PromptTokens
+from ._call_tokens import PromptTokens, TextTokens
 from ._media import MediaStep, inline_images, remote_image_urls
 from ._pipeline import Call
 from ._requests import CallSettings, ChatRequest, CompletionRequest, EmbeddingRequest
@@ -275,6 +275,7 @@ class CallFactory:
         adapter = self.registry.adapter(route)
         req = CompletionRequest(route.model, prompt, params, stream)
         events = CallObserver(self.metrics, route.provider, route.model, "text_completion", stream, prompt)
+        tokens = TextTokens(route.provider, route.model, prompt, self.layers.catalog)
         if route.spec.capabilities.completions:
             return Call(
                 provider=route.provider, model=route.model, settings=cfg,
@@ -282,7 +283,7 @@ class CallFactory:
                 parse=lambda resp: adapter.parse_completion_response(resp, req),
                 parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
                 decoder=lambda: adapter.completion_stream_decoder(req),
-                accumulator=CompletionAccumulator, events=events,
+                accumulator=CompletionAccumulator, events=events, prompt=tokens,
             )
         chat = chat_request_for(req, route.provider, cfg.drop_unsupported)
         return Call(
@@ -291,7 +292,7 @@ class CallFactory:
             parse=lambda resp: completion_from_chat(adapter.parse_chat_response(resp, chat)),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             decoder=lambda: ChatBackedCompletionDecoder(adapter.chat_stream_decoder(chat)),
-            accumulator=CompletionAccumulator, events=events,
+            accumulator=CompletionAccumulator, events=events, prompt=tokens,
         )
 
     def _embedding(self, kwargs: dict[str, Any]) -> Call[Any]:
@@ -318,15 +319,17 @@ class CallFactory:
             parse=lambda resp: adapter.parse_embedding_response(resp, req),
             parse_error=adapter.parse_error, credentials=_credentials(adapter, cfg),
             events=CallObserver(self.metrics, route.provider, route.model, "embeddings", False, data),
+            prompt=TextTokens(route.provider, route.model, data, self.layers.catalog),
         )
 
 
-def _price(provider: str, model: str, layers: ConfigLayers, prompt: PromptTokens | None, result: Any) -> None:
+def _price(provider: str, model: str, layers: ConfigLayers, prompt: PromptTokens | TextTokens | None,
+           result: Any) -> None:
     """Set ``result.cost`` from its usage and the catalog (the client's catalog overrides first);
-    a result the catalog cannot price keeps ``cost=None`` — never a guess. A chat result that came
+    a result the catalog cannot price keeps ``cost=None`` — never a guess. A result that came
     without usage first gets one counted locally (``usage.estimated``; its cost is flagged too)."""
     usage = getattr(result, "usage", None)
-    if usage is None and prompt is not None and hasattr(result, "choices"):
+    if usage is None and prompt is not None and hasattr(result, "usage"):
         usage = result.usage = prompt.usage(result)
     if usage is None or not hasattr(result, "cost"):
         return

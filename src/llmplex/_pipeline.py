@@ -35,7 +35,7 @@ from .streaming import Accumulator, AsyncStream, Stream, StreamProcessor
 from .transport import AsyncBufferedStreamResponse, AsyncTransport, BufferedStreamResponse, SyncTransport
 
 if TYPE_CHECKING:
-    from ._call_tokens import PromptTokens
+    from ._call_tokens import PromptTokens, TextTokens
     from .cache._entry import CachedResponse
     from .cache._use import CacheUse
     from .providers.base import BlockingCredentials
@@ -73,9 +73,10 @@ class Call(Generic[T]):
     """Where the call goes, for the guard and the retry budget (default: provider/model)."""
     budget: RetryBudget | None = None
     """The retry budget of the client (``None``: retries limited by ``max_retries`` only)."""
-    prompt: PromptTokens | None = None
-    """A chat call's prompt, counted once when first asked: by the rate limiter, the context-window
-    check before the first attempt, and the usage estimate of a response without usage."""
+    prompt: PromptTokens | TextTokens | None = None
+    """The call's input tokens (chat: the prompt; completions and embeddings: the input), counted
+    once when first asked: by the rate limiter, the context-window check before the first attempt
+    (chat), and the usage estimate of a response without usage."""
     fallbacks: tuple[Call[Any], ...] = ()
     """The calls to the fallback models, tried in order (see ``resilience.fallback``)."""
 

@@ -103,3 +103,23 @@ def test_a_native_protocol_with_usage_is_not_flagged(api: Api, emu: Emulator) ->
     emu.enqueue(Reply("The sky is blue.", usage={"promptTokenCount": 12, "candidatesTokenCount": 5}))
     r = api.chat(model="gemini/gemini-2.5-flash", messages=USER)
     assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.estimated) == (12, 5, False)
+
+
+def test_a_completion_without_usage_is_counted_and_flagged(api: Api, emu: Emulator) -> None:
+    emu.enqueue(Reply("The sky is blue.", usage={}), Reply("The sky is blue."))
+    done = api.complete(model="openai/gpt-3.5-turbo-instruct", prompt="What colour is the sky?")
+    assert done.usage is not None and done.usage.estimated is True
+    # cl100k: What| colour| is| the| sky|?  ->  6; The| sky| is| blue|.  ->  5
+    assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (6, 5)
+    reported = api.complete(model="openai/gpt-3.5-turbo-instruct", prompt="What colour is the sky?")
+    assert reported.usage is not None and reported.usage.estimated is False
+
+
+def test_embeddings_without_usage_are_counted_and_flagged(api: Api, emu: Emulator) -> None:
+    emu.enqueue(Reply(embedding_dims=4, usage={}))
+    vectors = api.embed(model="openai/text-embedding-3-small", input=["The sky is blue.", "Grass is green."])
+    assert vectors.usage is not None and vectors.usage.estimated is True
+    # cl100k: The| sky| is| blue|. (5) + Gr|ass| is| green|. (5)
+    assert (vectors.usage.prompt_tokens, vectors.usage.total_tokens) == (10, 10)
+    assert "estimated" not in vectors.model_dump()["usage"]
+    assert vectors.cost is not None and vectors.cost.estimated is True

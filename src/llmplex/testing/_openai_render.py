@@ -163,7 +163,9 @@ def _model(reply: Reply, request: Mapping[str, Any]) -> str:
     return model if isinstance(model, str) else "gpt-4o"
 
 
-def _usage(reply: Reply, prompt: int, completion: int, reasoning: int) -> dict[str, Any]:
+def _usage(reply: Reply, prompt: int, completion: int, reasoning: int) -> dict[str, Any] | None:
+    if reply.usage == {}:
+        return None  # a host that reports no usage
     if reply.usage is not None:
         usage = dict(reply.usage)
         p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -208,7 +210,7 @@ class _Chat:
     tool_calls: list[dict[str, Any]]
     finish_reason: str
     n: int
-    usage: dict[str, Any]
+    usage: dict[str, Any] | None
 
 
 def _resolve_chat(reply: Reply, request: Mapping[str, Any]) -> _Chat:
@@ -371,13 +373,13 @@ def _prompts(prompt: Any) -> list[str]:
     return [""]
 
 
-def _completion_texts(reply: Reply, request: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+def _completion_texts(reply: Reply, request: Mapping[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
     prompts = _prompts(request.get("prompt"))
     n = _n(request)
     texts = [reply.text if reply.text is not None else f"Echo: {p}" for p in prompts for _ in range(n)]
     prompt_tokens = max(1, sum(words(p) for p in prompts))
     usage = _usage(reply, prompt_tokens, sum(words(t) for t in texts), 0)
-    if reply.usage is None:
+    if reply.usage is None and usage is not None:
         usage = {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
     return texts, usage
 
@@ -508,7 +510,10 @@ def render_embeddings(reply: Reply, request: Mapping[str, Any]) -> dict[str, Any
         encoded: Any = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode() if as_base64 else vector
         data.append({"object": "embedding", "index": index, "embedding": encoded})
     tokens = sum(count for _, count in inputs)
-    usage = dict(reply.usage) if reply.usage is not None else {"prompt_tokens": tokens, "total_tokens": tokens}
+    usage: dict[str, Any] | None = dict(reply.usage) if reply.usage else {"prompt_tokens": tokens,
+                                                                         "total_tokens": tokens}
+    if reply.usage == {}:
+        usage = None  # a host that reports no usage
     body: dict[str, Any] = {"object": "list", "data": data, "model": _model(reply, request), "usage": usage}
     body.update(reply.extra)
     return body

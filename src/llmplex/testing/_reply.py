@@ -126,7 +126,8 @@ class Reply:
     finish_reason: str | None = None
     """Default "stop", or "tool_calls" when `tool_calls` is not empty."""
     usage: dict[str, Any] | None = None
-    """Usage object sent verbatim (``total_tokens`` added if missing); default computed from word counts."""
+    """Usage object sent verbatim (``total_tokens`` added if missing); default computed from word counts;
+    ``{}``: the response reports no usage at all (a host that ignores usage)."""
     chunk_words: int = 1
     """Words per streamed content delta."""
     model: str | None = None

@@ -20,6 +20,9 @@ class Embedding(ResponseModel):
 class EmbeddingUsage(ResponseModel):
     prompt_tokens: int = 0
     total_tokens: int = 0
+    estimated: bool = Field(default=False, exclude=True)
+    """``True`` when the provider reported no usage and llmplex counted the input locally
+    (``llmplex.catalog.tokens.count_text``). Not part of the OpenAI JSON."""
 
 
 class CreateEmbeddingResponse(ResponseModel):
