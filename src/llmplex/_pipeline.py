@@ -175,7 +175,25 @@ def _cached(attempt: Attempt) -> CachedResponse | None:
     if use is None or attempt.number:
         return None
     call.built = req = call.build()
-    entry = use.lookup(call.provider, req, call.settings.secrets(), call.settings.base_url)
+    entry = use.read() if use.prepare(call.provider, req, call.settings.secrets(), call.settings.base_url) else None
+    call.events.cache_looked_up(entry is not None, use.mode == "refresh")
+    return entry
+
+
+async def _cached_async(attempt: Attempt) -> CachedResponse | None:
+    """Async twin of :func:`_cached`: a backend that does I/O (SQLite, Redis) is read on the
+    client's cache thread and written there in the background, so a slow store never stalls the
+    event loop."""
+    call = attempt.call
+    use = call.cache
+    if use is None or attempt.number:
+        return None
+    call.built = req = call.build()
+    entry = None
+    use.offload = use.worker is not None
+    if use.prepare(call.provider, req, call.settings.secrets(), call.settings.base_url):
+        worker = use.worker
+        entry = await asyncio.get_running_loop().run_in_executor(worker, use.read) if worker else use.read()
     call.events.cache_looked_up(entry is not None, use.mode == "refresh")
     return entry
 
@@ -205,7 +223,7 @@ async def _before_async(plan: CallPlan, attempt: Attempt, transport: AsyncTransp
         await asyncio.sleep(attempt.delay)
     if attempt.number == 0:
         await _prepare_async(attempt.call, transport)
-        if attempt.call.cache is not None and (hit := _cached(attempt)) is not None:
+        if attempt.call.cache is not None and (hit := await _cached_async(attempt)) is not None:
             return hit
         if attempt.call.spend is not None:  # a budget applies: reserve this model's estimate, or raise
             attempt.call.spend.reserve(attempt.call.provider, attempt.call.model)

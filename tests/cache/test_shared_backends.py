@@ -4,12 +4,16 @@ with the TTL passed to Redis, and a dead Redis bypassed (F4) while calls go on."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +71,17 @@ def test_a_sqlite_cache_keeps_entries_across_clients(emu: Emulator, tmp_path: Pa
     assert len(emu.requests) == 1
 
 
+def _wait_for_keys(server: Any, prefix: str, count: int) -> None:
+    """Wait (at most 5 s) until Redis holds ``count`` keys under ``prefix``."""
+    stored = threading.Event()
+    for _ in range(500):
+        if len(list(server.scan_iter(f"{prefix}*"))) >= count:
+            stored.set()
+            break
+        stored.wait(0.01)
+    assert stored.is_set(), f"the cache entry never reached Redis ({count} expected under {prefix})"
+
+
 def test_redis_is_shared_by_clients_and_gets_the_ttl(mode: str, emu: Emulator, redis_url: str) -> None:
     import redis
 
@@ -78,9 +93,11 @@ def test_redis_is_shared_by_clients_and_gets_the_ttl(mode: str, emu: Emulator, r
     server = redis.Redis.from_url(redis_url)
     try:
         assert not one.chat(model="gpt-4o", messages=MESSAGES).cached
+        _wait_for_keys(server, prefix, 1)  # an async client writes behind its answer (its cache thread)
         assert other.chat(model="gpt-4o", messages=MESSAGES).cached
         _, final = other.stream(model="gpt-4o", messages=MESSAGES)
         assert not final.cached
+        _wait_for_keys(server, prefix, 2)
         assert one.stream(model="gpt-4o", messages=MESSAGES)[1].cached
         assert len(emu.requests) == 2
         keys = list(server.scan_iter(f"{prefix}*"))
@@ -119,3 +136,105 @@ def test_each_backend_spec_opens_the_right_backend(spec: str, tmp_path: Path) ->
     client = llmplex.Client(cache={"backend": value, "ttl": 30})
     assert type(client.cache).__name__ == {"memory": "MemoryCache", "sqlite": "SQLiteCache",
                                            "redis": "RedisCache"}[spec]
+
+
+class HeldRedis:
+    """A fake Redis on loopback that answers every command at once except GET, which it holds
+    until ``release`` is set (then answers "no such key"); ``arrived`` tells that a GET came in."""
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(8)
+        self.url = f"redis://127.0.0.1:{self._server.getsockname()[1]}/0"
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buffer = b""
+        null = b"$-1\r\n"  # RESP2's null; RESP3 (after HELLO 3) has its own
+        with conn:
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buffer += data
+                while (command := _resp_command(buffer)) is not None:
+                    (name, *args), buffer = command
+                    if name == b"HELLO":  # the handshake of newer redis-py: say which protocol we speak
+                        proto = args[0] if args else b"2"
+                        null = b"_\r\n" if proto == b"3" else null
+                        conn.sendall(b"%1\r\n$5\r\nproto\r\n:" + proto + b"\r\n")
+                    elif name == b"GET":
+                        self.arrived.set()
+                        self.release.wait(10)
+                        conn.sendall(null)
+                    else:
+                        conn.sendall(b"+OK\r\n")
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.close()
+
+
+def _resp_command(buffer: bytes) -> tuple[list[bytes], bytes] | None:
+    """(the command's words, name upper-cased; the rest of the buffer) when ``buffer`` starts with
+    a whole RESP array."""
+    if not buffer.startswith(b"*") or b"\r\n" not in buffer:
+        return None
+    head, rest = buffer[1:].split(b"\r\n", 1)
+    args = []
+    for _ in range(int(head)):
+        if b"\r\n" not in rest:
+            return None
+        size, rest = rest[1:].split(b"\r\n", 1)
+        if len(rest) < int(size) + 2:
+            return None
+        args.append(rest[:int(size)])
+        rest = rest[int(size) + 2:]
+    return [args[0].upper(), *args[1:]], rest
+
+
+@pytest.fixture
+def held_redis() -> Iterator[HeldRedis]:
+    server = HeldRedis()
+    yield server
+    server.close()
+
+
+def test_an_async_client_never_waits_for_its_cache_on_the_event_loop(emu: Emulator, held_redis: HeldRedis) -> None:
+    """While the cache's Redis read is pending, the event loop keeps running: here a task on the
+    loop is what lets the fake Redis answer. Waiting for Redis on the loop would stall that task
+    until the read timed out (5 s), and the read would count as an error."""
+    emu.set_default(Reply(text="Paris."))
+    backend = RedisCache(held_redis.url, timeout=5.0)
+
+    async def go() -> Any:
+        async def release_when_asked() -> None:
+            await asyncio.to_thread(held_redis.arrived.wait, 10)
+            held_redis.release.set()  # runs on the loop: only if the loop is free during the read
+
+        releaser = asyncio.create_task(release_when_asked())
+        async with llmplex.AsyncClient(provider="openai", api_key=KEY, base_url=emu.base_url, cache=backend) as client:
+            answer = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        await releaser
+        return answer
+
+    answer = asyncio.run(go())
+    assert answer.choices[0].message.content == "Paris." and not answer.cached
+    assert backend.stats.errors == 0 and backend.stats.misses == 1  # answered, not timed out

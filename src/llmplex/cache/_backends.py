@@ -45,6 +45,9 @@ class CacheBackend(Protocol):
     stats: CacheStats
     now: Callable[[], float]
     """The wall clock entries expire by (``time.time``)."""
+    blocking: bool
+    """Whether ``get`` / ``set`` do I/O (a file, the network): async clients then call them from a
+    worker thread rather than on the event loop."""
 
     def get(self, key: str) -> CachedResponse | None: ...
     def set(self, key: str, entry: CachedResponse) -> None: ...
@@ -62,6 +65,8 @@ def _count(stats: CacheStats, entry: CachedResponse | None, now: float) -> Cache
 class MemoryCache:
     """An in-process LRU bounded by entries and bytes (thread-safe). ``now`` is the wall clock
     entries expire by (a parameter for tests)."""
+
+    blocking = False
 
     def __init__(self, *, max_entries: int = 1024, max_bytes: int = 64 * 1024 * 1024,
                  now: Callable[[], float] = time.time) -> None:
@@ -108,6 +113,8 @@ class SQLiteCache:
     A file that is not a usable database is moved aside (``<name>.corrupt-<time>``) with a warning
     and a fresh one is created; a row that fails its checksum is a miss.
     """
+
+    blocking = True
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0, purge_every: int = 256,
                  now: Callable[[], float] = time.time) -> None:
@@ -188,6 +195,8 @@ class RedisCache:
     (``timeout``, default 100 ms); after a failure the backend is skipped for ``cooldown`` seconds,
     so a slow or dead Redis adds at most one timeout per cool-down to the calls (F4)."""
 
+    blocking = True
+
     def __init__(self, url: str, *, timeout: float = 0.1, cooldown: float = 5.0, prefix: str = "llmplex:cache:",
                  clock: Callable[[], float] = time.monotonic) -> None:
         try:
@@ -233,6 +242,15 @@ class RedisCache:
         self._call("clear", scan_delete)
 
 
+BACKEND_MEMBERS = ("get", "set", "clear", "stats", "now", "blocking")
+"""What an object needs to be used as a cache backend (:class:`CacheBackend`)."""
+
+
+def is_backend(value: Any) -> bool:
+    """Whether ``value`` has every member of :class:`CacheBackend`."""
+    return all(hasattr(value, name) for name in BACKEND_MEMBERS)
+
+
 def open_cache(spec: Any) -> CacheBackend:
     """A backend from a setting: ``"memory"``, a ``redis://`` / ``rediss://`` URL, a file path
     (SQLite), or a backend object."""
@@ -242,10 +260,10 @@ def open_cache(spec: Any) -> CacheBackend:
         return RedisCache(spec)
     if isinstance(spec, (str, os.PathLike)):
         return SQLiteCache(spec)
-    if all(hasattr(spec, name) for name in ("get", "set", "clear", "stats", "now")):
+    if is_backend(spec):
         backend: CacheBackend = spec
         return backend
     raise ConfigurationError(
-        f"cache must be 'memory', a SQLite file path, a redis:// URL or a cache backend (get, set, clear, stats, "
-        f"now), not {type(spec).__name__}"
+        f"cache must be 'memory', a SQLite file path, a redis:// URL or a cache backend (with "
+        f"{', '.join(BACKEND_MEMBERS)}), not {type(spec).__name__}"
     )

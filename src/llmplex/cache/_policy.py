@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError, InvalidRequestError
-from ._backends import CacheBackend, open_cache
+from ._backends import BACKEND_MEMBERS, CacheBackend, is_backend, open_cache
 from ._use import CacheUse
 
 __all__ = ["CachePolicy", "CacheSettings", "parse_cache_setting"]
@@ -65,23 +66,32 @@ def parse_cache_setting(value: Any, where: str) -> CacheSettings | None:
 def _backend_spec(value: Any, where: str) -> Any:
     if isinstance(value, str):
         return os.path.expanduser(value) if value != "memory" and "://" not in value else value
-    if isinstance(value, os.PathLike) or all(hasattr(value, n) for n in ("get", "set", "clear", "stats", "now")):
+    if isinstance(value, os.PathLike) or is_backend(value):
         return value
     raise ConfigurationError(
         f"{where}: cache must be 'memory', a SQLite file path, a redis:// URL or a cache backend "
-        f"(llmplex.cache.MemoryCache …: get, set, clear, stats, now), not {type(value).__name__}"
+        f"(llmplex.cache.MemoryCache …, or your own with {', '.join(BACKEND_MEMBERS)}), "
+        f"not {type(value).__name__}"
     )
 
 
 class CachePolicy:
-    """A client's opened cache and its defaults."""
+    """A client's opened cache and its defaults; ``worker`` is the one thread async calls use for
+    a backend that does I/O (created on first use)."""
 
-    __slots__ = ("backend", "by_default", "ttl")
+    __slots__ = ("_worker", "backend", "by_default", "ttl")
 
     def __init__(self, settings: CacheSettings) -> None:
         self.backend: CacheBackend = open_cache(settings.backend)
         self.ttl = settings.ttl
         self.by_default = settings.by_default
+        self._worker: ThreadPoolExecutor | None = None
+
+    @property
+    def worker(self) -> ThreadPoolExecutor:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmplex-cache")
+        return self._worker
 
     def for_call(self, option: Any, ttl: Any) -> CacheUse | None:
         """The cache use of one call from its ``cache=`` / ``cache_ttl=`` (``None``: not cached)."""
@@ -89,7 +99,9 @@ class CachePolicy:
             option = self.by_default
         if option is False:
             return None
-        return CacheUse(self.backend, self.ttl if ttl is None else ttl, "refresh" if option == "refresh" else "use")
+        worker = self.worker if self.backend.blocking else None
+        return CacheUse(self.backend, self.ttl if ttl is None else ttl, "refresh" if option == "refresh" else "use",
+                        worker)
 
 
 def check_call_options(option: Any, ttl: Any) -> None:

@@ -19,6 +19,8 @@ from ._entry import CachedResponse
 from ._key import cache_key, identity_hash
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ._backends import CacheBackend
 
 __all__ = ["CacheMode", "CacheUse", "StreamRecorder", "cached_response", "mark_cached"]
@@ -30,33 +32,51 @@ MAX_STREAM_BYTES = 16 * 1024 * 1024
 
 
 class CacheUse:
-    """The cache as seen by one model of one call (a fresh object per call: it remembers the key)."""
+    """The cache as seen by one model of one call (a fresh object per call: it remembers the key).
 
-    __slots__ = ("backend", "key", "mode", "ttl")
+    ``offload`` (set by the async drivers for a backend that does I/O, ``backend.blocking``) makes
+    :meth:`store` hand the write to ``worker`` (the client's one cache thread) instead of running it
+    on the event loop; the async drivers read such a backend through ``worker`` too, so a hung
+    Redis never stalls the loop. One thread keeps reads and writes in order: a call made after
+    another returned reads after that call's write.
+    """
 
-    def __init__(self, backend: CacheBackend, ttl: float | None, mode: CacheMode) -> None:
+    __slots__ = ("backend", "key", "mode", "offload", "ttl", "worker")
+
+    def __init__(self, backend: CacheBackend, ttl: float | None, mode: CacheMode,
+                 worker: Executor | None = None) -> None:
         self.backend = backend
         self.ttl = ttl
         self.mode: CacheMode = mode
+        self.worker = worker
         self.key: str | None = None
+        self.offload = False
 
     def copy(self) -> CacheUse:
         """The same use for another model of the call (its own key)."""
-        return CacheUse(self.backend, self.ttl, self.mode)
+        return CacheUse(self.backend, self.ttl, self.mode, self.worker)
 
-    def lookup(self, provider: str, request: HttpRequest, secrets: list[str], base_url: str) -> CachedResponse | None:
-        """The stored response for ``request``, or ``None`` (a miss, or ``refresh`` mode)."""
+    def prepare(self, provider: str, request: HttpRequest, secrets: list[str], base_url: str) -> bool:
+        """Compute the key of ``request``; whether the cache should be read (not in ``refresh`` mode)."""
         self.key = cache_key(provider, request, identity_hash(secrets, base_url))
-        if self.mode == "refresh":
-            return None
-        return self.backend.get(self.key)
+        return self.mode != "refresh"
+
+    def read(self) -> CachedResponse | None:
+        """The stored response under the key :meth:`prepare` computed, or ``None``."""
+        return self.backend.get(self.key) if self.key is not None else None
 
     def store(self, content_type: str | None, body: bytes) -> None:
         """Keep a complete successful response under the key of the last lookup."""
         if self.key is None:
             return
         expires = None if self.ttl is None else self.backend.now() + self.ttl
-        self.backend.set(self.key, CachedResponse(content_type or "application/json", body, expires))
+        entry = CachedResponse(content_type or "application/json", body, expires)
+        if self.offload and self.worker is not None:
+            # Not awaited: the caller has its answer at once; the backend never raises, and the
+            # worker runs the next read of this cache after this write.
+            self.worker.submit(self.backend.set, self.key, entry)
+        else:
+            self.backend.set(self.key, entry)
 
     def recorder(self, content_type: str | None) -> StreamRecorder:
         """A recorder for a stream's bytes that stores them once the stream ended well."""
