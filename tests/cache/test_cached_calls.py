@@ -341,3 +341,19 @@ def test_a_hit_is_served_free_when_the_budget_is_spent(mode: str, emu: Emulator,
         assert len(emu.requests) == 1
     finally:
         api.close()
+
+
+def test_a_cached_reply_that_fails_validation_is_asked_for_again(api: Api, emu: Emulator) -> None:
+    class City(BaseModel):
+        name: str
+        country: str
+
+    emu.enqueue(Reply(text='{"name": "Paris"}'), Reply(text='{"name": "Paris", "country": "France"}'))
+    with pytest.raises(llmplex.StructuredOutputError):
+        api.run(api.client.chat.completions.parse(model="gpt-4o", messages=MESSAGES, response_format=City))
+    # the invalid reply was stored; the same parse() replaces it with a fresh answer instead of failing again
+    fixed = api.run(api.client.chat.completions.parse(model="gpt-4o", messages=MESSAGES, response_format=City))
+    assert fixed.choices[0].message.parsed == City(name="Paris", country="France") and not fixed.cached
+    again = api.run(api.client.chat.completions.parse(model="gpt-4o", messages=MESSAGES, response_format=City))
+    assert again.cached and again.choices[0].message.parsed == City(name="Paris", country="France")
+    assert len(emu.requests) == 2

@@ -82,7 +82,9 @@ class ChatCompletions:
         Person(name='Ada Lovelace', born=1815)
 
         A refusal gives ``parsed=None`` and ``message.refusal``; a reply that does not validate raises
-        ``StructuredOutputError`` (``.raw``, ``.errors``), after ``max_validation_retries`` re-asks.
+        ``StructuredOutputError`` (``.raw``, ``.errors``), after ``max_validation_retries`` re-asks. A
+        reply from the response cache that does not validate is asked for again (``cache="refresh"``),
+        replacing the stored one, before any re-ask is counted.
         """
         from ..structured import parse_completion, require_plan, retry_messages
 
@@ -94,6 +96,9 @@ class ChatCompletions:
             try:
                 return parse_completion(completion, plan)
             except StructuredOutputError as exc:
+                if completion.cached:  # a stored reply that does not validate: ask again, replacing it
+                    params["cache"] = "refresh"
+                    continue
                 if retries <= 0:
                     raise
                 retries -= 1
@@ -213,6 +218,9 @@ class AsyncChatCompletions:
             try:
                 return parse_completion(completion, plan)
             except StructuredOutputError as exc:
+                if completion.cached:  # a stored reply that does not validate: ask again, replacing it
+                    params["cache"] = "refresh"
+                    continue
                 if retries <= 0:
                     raise
                 retries -= 1
