@@ -357,3 +357,16 @@ def test_a_cached_reply_that_fails_validation_is_asked_for_again(api: Api, emu: 
     again = api.run(api.client.chat.completions.parse(model="gpt-4o", messages=MESSAGES, response_format=City))
     assert again.cached and again.choices[0].message.parsed == City(name="Paris", country="France")
     assert len(emu.requests) == 2
+
+
+def test_the_log_record_of_a_hit_says_so_and_shows_no_secret(api: Api, emu: Emulator,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    emu.enqueue(Reply(text="Paris."))
+    with caplog.at_level(logging.INFO, logger="llmplex"):
+        api.chat(model="gpt-4o", messages=MESSAGES)
+        api.chat(model="gpt-4o", messages=MESSAGES)
+    first, hit = (r.llmplex for r in caplog.records if r.name == "llmplex" and hasattr(r, "llmplex"))
+    assert (first["cache_hit"], hit["cache_hit"]) == (False, True)
+    assert "(response cache)" in caplog.text and KEY not in caplog.text

@@ -367,8 +367,10 @@ def log_call(event: Finished | Failed) -> None:
         fields.update(outcome="ok", ttft_ms=None if event.ttft is None else round(event.ttft * 1000, 3),
                       input_tokens=event.input_tokens, output_tokens=event.output_tokens,
                       cached_tokens=event.cached_tokens, reasoning_tokens=event.reasoning_tokens, cost=event.cost,
-                      response_model=event.response_model)
+                      response_model=event.response_model, cache_hit=event.cached)
         summary = f"ok in {fields['latency_ms']} ms, tokens {event.input_tokens}/{event.output_tokens}"
+        if event.cached:
+            summary += " (response cache)"
     else:
         message = getattr(event.error, "message", None) or (str(event.error) if event.error is not None else "")
         fields.update(outcome="cancelled" if event.cancelled else "error", error_type=event.error_type,
