@@ -86,6 +86,15 @@ DOCS_IDS = [
     ("perplexity", "sonar-reasoning-pro", "sonar-reasoning-pro"),
     ("perplexity", "sonar-deep-research", "sonar-deep-research"),
     ("fireworks", "gpt-oss-120b", "accounts/fireworks/models/gpt-oss-120b"),
+    ("cohere", "command-a-03-2025", "command-a-03-2025"),
+    ("cohere", "command-a-reasoning-08-2025", "command-a-reasoning-08-2025"),
+    ("cohere", "embed-v4.0", "embed-v4.0"),
+    ("mistral", "mistral-small-latest", "mistral-small-2506"),
+    ("mistral", "codestral-latest", "codestral-2508"),
+    ("mistral", "mistral-embed", "mistral-embed"),
+    ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    ("together", "deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1"),
+    ("cerebras", "qwen-3-32b", "qwen-3-32b"),
 ]
 
 
@@ -94,6 +103,50 @@ def test_ids_the_docs_use_resolve(provider: str, model: str, key: str) -> None:
     info = model_info(provider, model, overrides={})
     assert info is not None and info.model == key
     assert f"{provider}/{model}" in _docs_text() or provider == "fireworks"
+
+
+# limits and capabilities of the providers the catalog has no prices for, from their own docs:
+# (provider, model as the docs write it, context window, max output or None, capability that must hold)
+UNPRICED_LIMITS = [
+    ("cohere", "command-a-03-2025", 256000, 8000, "json_schema"),
+    ("cohere", "command-a-reasoning-08-2025", 256000, 32000, "reasoning"),
+    ("cohere", "embed-v4.0", 128000, None, "embeddings"),
+    ("mistral", "mistral-small-latest", 128000, None, "vision"),
+    ("mistral", "mistral-embed", 8000, None, "embeddings"),
+    ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 131072, None, None),
+]
+
+
+@pytest.mark.parametrize(("provider", "model", "window", "output", "capability"), UNPRICED_LIMITS,
+                         ids=[f"{p}/{m}" for p, m, *_ in UNPRICED_LIMITS])
+def test_unpriced_providers_know_their_documented_limits(
+    provider: str, model: str, window: int, output: int | None, capability: str | None
+) -> None:
+    info = model_info(provider, model, overrides={})
+    assert info is not None and info.prices is None and llmplex.catalog.cost_of(provider, model, WRITE) is None
+    assert (info.context_window, info.max_output_tokens) == (window, output)
+    assert info.limits_source is not None and info.limits_source.checked
+    host = {"cohere": "docs.cohere.com", "mistral": "docs.mistral.ai", "together": "docs.together.ai"}[provider]
+    assert info.limits_source.url.startswith(f"https://{host}/")
+    assert capability is None or getattr(info.capabilities, capability) is True
+    assert f"{provider}/{model}" in _docs_text()
+
+
+@pytest.mark.parametrize(("provider", "model"), [
+    ("mistral", "mistral-large-latest"),  # moved between models in the official copy: not guessed
+    ("mistral", "magistral-medium-latest"),  # the official pages disagree on its version
+    ("deepinfra", "meta-llama/Meta-Llama-3.1-8B-Instruct"),  # no official figure stored
+    ("together", "deepseek-ai/DeepSeek-V3"),  # the copy's 16,384 is a stale serving limit
+])
+def test_ids_without_an_official_figure_stay_unknown(provider: str, model: str) -> None:
+    assert model_info(provider, model, overrides={}) is None
+
+
+def test_a_tier_dependent_window_is_not_catalogued() -> None:
+    # Cerebras sets the window per account tier: capabilities only, so no context check applies
+    info = model_info("cerebras", "qwen-3-32b", overrides={})
+    assert info is not None and info.context_window is None and info.capabilities.tools is True
+    assert model_info("cerebras", "llama3.1-8b", overrides={}) is None
 
 
 def _docs_text() -> str:
