@@ -108,13 +108,23 @@ def test_ids_the_docs_use_resolve(provider: str, model: str, key: str) -> None:
 # limits and capabilities of the providers the catalog has no prices for, from their own docs:
 # (provider, model as the docs write it, context window, max output or None, capability that must hold)
 UNPRICED_LIMITS = [
-    ("cohere", "command-a-03-2025", 256000, 8000, "json_schema"),
     ("cohere", "command-a-reasoning-08-2025", 256000, 32000, "reasoning"),
     ("cohere", "embed-v4.0", 128000, None, "embeddings"),
     ("mistral", "mistral-small-latest", 128000, None, "vision"),
     ("mistral", "mistral-embed", 8000, None, "embeddings"),
     ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", 131072, None, None),
 ]
+
+
+def test_command_a_is_priced_from_its_model_card() -> None:
+    # Cohere's Command A card: 2.50 / 10.00 USD per million input / output tokens; 256,000 / 8,000 tokens.
+    info = model_info("cohere", "command-a-03-2025", overrides={})
+    assert info is not None and (info.context_window, info.max_output_tokens) == (256000, 8000)
+    assert info.prices is not None and info.prices.source is not None
+    assert info.prices.source.url == "https://docs.cohere.com/docs/command-a"
+    usage = {"prompt_tokens": 1000, "completion_tokens": 200}  # 1000 x 2.50 + 200 x 10.00 = 4,500 per million
+    cost = llmplex.catalog.cost_of("cohere", "command-a-03-2025", usage)
+    assert cost is not None and str(cost.total) == "0.0045"
 
 
 @pytest.mark.parametrize(("provider", "model", "window", "output", "capability"), UNPRICED_LIMITS,
