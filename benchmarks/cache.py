@@ -72,14 +72,14 @@ def redis_server() -> Iterator[str | None]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+        assert proc.stdout is not None
+        for line in proc.stdout:  # redis-server logs to stdout; it says when it accepts connections
+            if "Ready to accept connections" in line:
                 break
-            except OSError:
-                time.sleep(0.05)
+        else:
+            raise SystemExit("redis-server did not start")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

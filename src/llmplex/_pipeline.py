@@ -115,16 +115,34 @@ class Call(Generic[T]):
         return error
 
     def processor(
-        self, req: HttpRequest, content_type: str | None = None, timer: StreamTimer | None = None
+        self, req: HttpRequest, content_type: str | None = None, timer: StreamTimer | None = None,
+        *, replayed: bool = False,
     ) -> StreamProcessor[Any]:
         """A fresh stream processor for this call (the response's content type picks the framing
-        where the request allows more than one; `timer` enforces the chunk timeouts; with a
-        response cache, the bytes are recorded and stored once the stream ends well)."""
+        where the request allows more than one; `timer` enforces the chunk timeouts). With a
+        response cache the bytes are recorded and stored once the stream ends well; a stream
+        ``replayed`` from the cache is not recorded again, and its result is flagged ``cached``."""
         assert self.decoder is not None and self.accumulator is not None and req.stream is not None
+        pricing, recorder = self.pricing, None
+        if replayed:
+            from .cache._use import mark_cached
+
+            pricing = functools.partial(mark_cached, self.provider, self.model)
+        elif self.cache is not None:
+            recorder = self.cache.recorder(content_type)
         return StreamProcessor(req.stream, self.decoder(), self.accumulator(), provider=self.provider,
                                model=self.model, secrets=self.settings.secrets(), content_type=content_type,
-                               timer=timer, observer=self.events, pricing=self.pricing,
-                               recorder=self.cache.recorder(content_type) if self.cache is not None else None)
+                               timer=timer, observer=self.events, pricing=pricing, recorder=recorder,
+                               replayed=replayed)
+
+    def result(self, resp: HttpResponse) -> T:
+        """A 2xx response as the call's result: parsed, priced, and kept in the response cache."""
+        result = self.parse(resp)
+        if self.pricing is not None:
+            self.pricing(result)
+        if self.cache is not None:
+            self.cache.store(resp.headers.get("content-type"), resp.body)
+        return result
 
     def replay(self, entry: CachedResponse) -> T:
         """A cached whole response, parsed as the provider's would be; ``cached=True``, cost zero."""
@@ -134,19 +152,13 @@ class Call(Generic[T]):
         mark_cached(self.provider, self.model, result)
         return result
 
-    def replay_processor(self, entry: CachedResponse) -> tuple[StreamProcessor[Any], Mapping[str, str]]:
-        """A stream processor for a cached stream, and the headers its response shows."""
-        from .cache._use import cached_response, mark_cached
+    def replay_stream(self, entry: CachedResponse) -> tuple[StreamProcessor[Any], Mapping[str, str]]:
+        """A stream processor for a cached stream (of the request the cache lookup built), and the
+        headers its response shows."""
+        from .cache._use import cached_headers
 
-        assert self.decoder is not None and self.accumulator is not None and self.built is not None
-        assert self.built.stream is not None
-        response = cached_response(entry)
-        processor = StreamProcessor(
-            self.built.stream, self.decoder(), self.accumulator(), provider=self.provider, model=self.model,
-            secrets=self.settings.secrets(), content_type=entry.content_type, observer=self.events,
-            pricing=functools.partial(mark_cached, self.provider, self.model), replayed=True,
-        )
-        return processor, response.headers
+        assert self.built is not None
+        return self.processor(self.built, entry.content_type, replayed=True), cached_headers(entry)
 
 
 def _prepare_sync(call: Call[Any], transport: SyncTransport) -> None:
@@ -168,12 +180,11 @@ async def _prepare_async(call: Call[Any], transport: AsyncTransport) -> None:
 
 
 def _cached(attempt: Attempt) -> CachedResponse | None:
-    """The response cache's entry for the attempt's model (looked up once, before its first
-    attempt; the request built for the key is the one sent on a miss)."""
+    """The response cache's entry for the attempt's model (asked once, before its first attempt;
+    the request built for the key is the one sent on a miss)."""
     call = attempt.call
     use = call.cache
-    if use is None or attempt.number:
-        return None
+    assert use is not None
     call.built = req = call.build()
     entry = use.read() if use.prepare(call.provider, req, call.settings.secrets(), call.settings.base_url) else None
     call.events.cache_looked_up(entry is not None, use.mode == "refresh")
@@ -186,11 +197,9 @@ async def _cached_async(attempt: Attempt) -> CachedResponse | None:
     event loop."""
     call = attempt.call
     use = call.cache
-    if use is None or attempt.number:
-        return None
+    assert use is not None
     call.built = req = call.build()
     entry = None
-    use.offload = use.worker is not None
     if use.prepare(call.provider, req, call.settings.secrets(), call.settings.base_url):
         worker = use.worker
         entry = await asyncio.get_running_loop().run_in_executor(worker, use.read) if worker else use.read()
@@ -247,11 +256,7 @@ def run_sync(call: Call[T], transport: SyncTransport) -> T:
                 return call.events.finished(replayed)
             resp = transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                result: T = attempt.call.parse(resp)
-                if attempt.call.pricing is not None:
-                    attempt.call.pricing(result)
-                if attempt.call.cache is not None:
-                    attempt.call.cache.store(resp.headers.get("content-type"), resp.body)
+                result: T = attempt.call.result(resp)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
@@ -275,11 +280,7 @@ async def run_async(call: Call[T], transport: AsyncTransport) -> T:
                 return call.events.finished(replayed)
             resp = await transport.send(plan.request(attempt), plan.timeout(attempt))
             if 200 <= resp.status < 300:
-                result: T = attempt.call.parse(resp)
-                if attempt.call.pricing is not None:
-                    attempt.call.pricing(result)
-                if attempt.call.cache is not None:
-                    attempt.call.cache.store(resp.headers.get("content-type"), resp.body)
+                result: T = attempt.call.result(resp)
                 plan.succeeded(attempt, resp, result)
                 return call.events.finished(result)
             plan.failed(attempt, attempt.call.error_for(resp), resp)
@@ -300,7 +301,7 @@ def run_stream_sync(call: Call[Any], transport: SyncTransport) -> Stream[Any]:
         try:
             hit = _before_sync(plan, attempt, transport)
             if hit is not None:
-                processor, headers = attempt.call.replay_processor(hit)
+                processor, headers = attempt.call.replay_stream(hit)
                 return Stream(BufferedStreamResponse(200, headers, (hit.body,)), processor).prefetch()
             req = plan.request(attempt)
             resp = transport.open_stream(req, plan.timeout(attempt))
@@ -326,7 +327,7 @@ async def run_stream_async(call: Call[Any], transport: AsyncTransport) -> AsyncS
         try:
             hit = await _before_async(plan, attempt, transport)
             if hit is not None:
-                processor, headers = attempt.call.replay_processor(hit)
+                processor, headers = attempt.call.replay_stream(hit)
                 return await AsyncStream(AsyncBufferedStreamResponse(200, headers, (hit.body,)), processor).prefetch()
             req = plan.request(attempt)
             resp = await transport.open_stream(req, plan.timeout(attempt))

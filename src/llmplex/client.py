@@ -42,15 +42,18 @@ def _cache_setting(cache: Any, ttl: float | None) -> dict[str, Any]:
     return {"cache": {"backend": cache, "ttl": ttl}}
 
 
-def _cache_policy(settings: CacheSettings | None) -> CachePolicy | None:
+def _cache_policy(settings: CacheSettings | None, threaded: bool) -> CachePolicy | None:
     if settings is None:
         return None
     from .cache import CachePolicy
 
-    return CachePolicy(settings)
+    return CachePolicy(settings, threaded=threaded)
 
 
 class _BaseClient:
+    _event_loop_io = False
+    """Whether calls run on an event loop (the async client): blocking cache I/O then goes to a thread."""
+
     def __init__(
         self,
         *,
@@ -128,7 +131,7 @@ class _BaseClient:
         if guard is NO_GUARD:  # a guard given explicitly wins over the router's breaker + limiter
             self._calls.guard = policy_guard
         self._calls.router = self._router
-        self._calls.cache = _cache_policy(self._layers.cache())
+        self._calls.cache = _cache_policy(self._layers.cache(), threaded=self._event_loop_io)
         shared = getattr(policy_guard, "state", None)
         if isinstance(retry_budget, NotGiven) and shared is not None and hasattr(shared, "redis"):
             self._calls.budget = SharedRetryBudget(shared)  # Redis: one budget for every process
@@ -236,6 +239,8 @@ class AsyncClient(_BaseClient):
     >>> async with llmplex.AsyncClient() as client:  # doctest: +SKIP
     ...     r = await client.chat.completions.create(model="groq/llama-3.3-70b-versatile", messages=m)
     """
+
+    _event_loop_io = True
 
     def __init__(self, *, max_connections: int = 100, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -76,22 +76,17 @@ def _backend_spec(value: Any, where: str) -> Any:
 
 
 class CachePolicy:
-    """A client's opened cache and its defaults; ``worker`` is the one thread async calls use for
-    a backend that does I/O (created on first use)."""
+    """A client's opened cache and its defaults. ``threaded`` (async clients): a backend that does
+    I/O gets one worker thread, which every call of the client reads and writes it through."""
 
-    __slots__ = ("_worker", "backend", "by_default", "ttl")
+    __slots__ = ("backend", "by_default", "ttl", "worker")
 
-    def __init__(self, settings: CacheSettings) -> None:
+    def __init__(self, settings: CacheSettings, *, threaded: bool = False) -> None:
         self.backend: CacheBackend = open_cache(settings.backend)
         self.ttl = settings.ttl
         self.by_default = settings.by_default
-        self._worker: ThreadPoolExecutor | None = None
-
-    @property
-    def worker(self) -> ThreadPoolExecutor:
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmplex-cache")
-        return self._worker
+        self.worker = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmplex-cache")
+                       if threaded and self.backend.blocking else None)
 
     def for_call(self, option: Any, ttl: Any) -> CacheUse | None:
         """The cache use of one call from its ``cache=`` / ``cache_ttl=`` (``None``: not cached)."""
@@ -99,9 +94,8 @@ class CachePolicy:
             option = self.by_default
         if option is False:
             return None
-        worker = self.worker if self.backend.blocking else None
         return CacheUse(self.backend, self.ttl if ttl is None else ttl, "refresh" if option == "refresh" else "use",
-                        worker)
+                        self.worker)
 
 
 def check_call_options(option: Any, ttl: Any) -> None:

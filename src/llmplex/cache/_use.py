@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ._backends import CacheBackend
 
-__all__ = ["CacheMode", "CacheUse", "StreamRecorder", "cached_response", "mark_cached"]
+__all__ = ["CacheMode", "CacheUse", "StreamRecorder", "cached_headers", "cached_response", "mark_cached"]
 
 CacheMode = Literal["use", "refresh"]
 
@@ -34,14 +34,13 @@ MAX_STREAM_BYTES = 16 * 1024 * 1024
 class CacheUse:
     """The cache as seen by one model of one call (a fresh object per call: it remembers the key).
 
-    ``offload`` (set by the async drivers for a backend that does I/O, ``backend.blocking``) makes
-    :meth:`store` hand the write to ``worker`` (the client's one cache thread) instead of running it
-    on the event loop; the async drivers read such a backend through ``worker`` too, so a hung
-    Redis never stalls the loop. One thread keeps reads and writes in order: a call made after
-    another returned reads after that call's write.
+    ``worker`` (an async client's one cache thread, for a backend that does I/O) takes the writes
+    of :meth:`store` instead of the event loop, and the async drivers read through it too, so a
+    hung Redis never stalls the loop. One thread keeps reads and writes in order: a call made
+    after another returned reads after that call's write. Sync clients have no worker.
     """
 
-    __slots__ = ("backend", "key", "mode", "offload", "ttl", "worker")
+    __slots__ = ("backend", "key", "mode", "ttl", "worker")
 
     def __init__(self, backend: CacheBackend, ttl: float | None, mode: CacheMode,
                  worker: Executor | None = None) -> None:
@@ -50,7 +49,6 @@ class CacheUse:
         self.mode: CacheMode = mode
         self.worker = worker
         self.key: str | None = None
-        self.offload = False
 
     def copy(self) -> CacheUse:
         """The same use for another model of the call (its own key)."""
@@ -71,7 +69,7 @@ class CacheUse:
             return
         expires = None if self.ttl is None else self.backend.now() + self.ttl
         entry = CachedResponse(content_type or "application/json", body, expires)
-        if self.offload and self.worker is not None:
+        if self.worker is not None:
             # Not awaited: the caller has its answer at once; the backend never raises, and the
             # worker runs the next read of this cache after this write.
             self.worker.submit(self.backend.set, self.key, entry)
@@ -111,9 +109,14 @@ class StreamRecorder:
             self._parts = None
 
 
+def cached_headers(entry: CachedResponse) -> dict[str, str]:
+    """The headers a response replayed from the cache shows."""
+    return {"content-type": entry.content_type, "x-llmplex-cache": "hit"}
+
+
 def cached_response(entry: CachedResponse) -> HttpResponse:
     """A stored entry as the HTTP response the adapter parses."""
-    return HttpResponse(200, {"content-type": entry.content_type, "x-llmplex-cache": "hit"}, entry.body)
+    return HttpResponse(200, cached_headers(entry), entry.body)
 
 
 def mark_cached(provider: str, model: str, result: Any) -> None:

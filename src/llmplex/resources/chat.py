@@ -86,9 +86,9 @@ class ChatCompletions:
         reply from the response cache that does not validate is asked for again (``cache="refresh"``),
         replacing the stored one, before any re-ask is counted.
         """
-        from ..structured import parse_completion, require_plan, retry_messages
+        from ..structured import ValidationRetries, parse_completion, require_plan
 
-        retries = params.pop("max_validation_retries", 0)
+        retries = ValidationRetries(params)
         while True:
             call = self._client._calls.chat({**params, "response_format": response_format}, False)
             plan = require_plan(call.output)
@@ -96,13 +96,7 @@ class ChatCompletions:
             try:
                 return parse_completion(completion, plan)
             except StructuredOutputError as exc:
-                if completion.cached:  # a stored reply that does not validate: ask again, replacing it
-                    params["cache"] = "refresh"
-                    continue
-                if retries <= 0:
-                    raise
-                retries -= 1
-                params["messages"] = retry_messages(params["messages"], exc)
+                retries.after(completion, exc)
 
     def run_tools(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
                   **params: Unpack[ChatCompletionCreateParams]) -> ToolRunResult:
@@ -208,9 +202,9 @@ class AsyncChatCompletions:
 
     async def parse(self, *, response_format: Any, **params: Any) -> ParsedChatCompletion[Any]:
         """Async twin of :meth:`ChatCompletions.parse`."""
-        from ..structured import parse_completion, require_plan, retry_messages
+        from ..structured import ValidationRetries, parse_completion, require_plan
 
-        retries = params.pop("max_validation_retries", 0)
+        retries = ValidationRetries(params)
         while True:
             call = self._client._calls.chat({**params, "response_format": response_format}, False)
             plan = require_plan(call.output)
@@ -218,13 +212,7 @@ class AsyncChatCompletions:
             try:
                 return parse_completion(completion, plan)
             except StructuredOutputError as exc:
-                if completion.cached:  # a stored reply that does not validate: ask again, replacing it
-                    params["cache"] = "refresh"
-                    continue
-                if retries <= 0:
-                    raise
-                retries -= 1
-                params["messages"] = retry_messages(params["messages"], exc)
+                retries.after(completion, exc)
 
     async def run_tools(self, *, max_turns: int = 10, on_tool_error: OnToolError = "return",
                         **params: Unpack[ChatCompletionCreateParams]) -> ToolRunResult:

@@ -13,7 +13,7 @@ from ._events import (
     ToolArgumentsDoneEvent,
 )
 from ._format import OutputFormat, output_format
-from ._parse import parse_completion, require_plan, retry_messages
+from ._parse import ValidationRetries, parse_completion, require_plan, retry_messages
 from ._partial_json import MISSING, parse_partial
 from ._plan import MappedDecoder, StructuredPlan, structured_plan
 
@@ -30,6 +30,7 @@ __all__ = [
     "StructuredPlan",
     "ToolArgumentsDeltaEvent",
     "ToolArgumentsDoneEvent",
+    "ValidationRetries",
     "output_format",
     "parse_completion",
     "parse_partial",

@@ -10,7 +10,7 @@ from ..types.chat import ChatCompletion
 from ..types.parsed import ParsedChatCompletion, parsed_completion
 from ._plan import StructuredPlan
 
-__all__ = ["parse_completion", "require_plan", "retry_messages"]
+__all__ = ["ValidationRetries", "parse_completion", "require_plan", "retry_messages"]
 
 
 def require_plan(plan: Any) -> StructuredPlan:
@@ -56,3 +56,26 @@ def retry_messages(messages: Sequence[Any], error: StructuredOutputError) -> lis
         {"role": "user", "content": "That reply does not match the required JSON schema:\n" + problems
          + "\nReply again with only the corrected JSON."},
     ]
+
+
+class ValidationRetries:
+    """What ``parse()`` does after a reply that does not validate, the same for its sync and async
+    twins: a reply from the response cache is asked for again (``cache="refresh"``, replacing the
+    stored one) without counting; otherwise the model is re-asked with the errors while
+    ``max_validation_retries`` (taken out of ``params``) lasts, then the error is raised."""
+
+    __slots__ = ("left", "params")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.left: int = params.pop("max_validation_retries", 0)
+
+    def after(self, completion: Any, error: StructuredOutputError) -> None:
+        """Update ``params`` for the next try, or raise ``error``."""
+        if getattr(completion, "cached", False):
+            self.params["cache"] = "refresh"
+            return
+        if self.left <= 0:
+            raise error
+        self.left -= 1
+        self.params["messages"] = retry_messages(self.params["messages"], error)
